@@ -1,0 +1,87 @@
+"""The control API under /_localcloud/: health, status, the clock, faults and function logs.
+
+Everything else goes to moto. Clients: `localcloud.client.LocalCloudClient`, the CLI and tests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+if TYPE_CHECKING:
+    from .cloud import LocalCloud
+
+PREFIX = "/_localcloud"
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, default=str, indent=1), status=status, mimetype="application/json")
+
+
+class ControlApp:
+    def __init__(self, cloud: LocalCloud, moto_app: Any) -> None:
+        self.cloud = cloud
+        self.moto_app = moto_app
+        self.urls = Map(
+            [
+                Rule(f"{PREFIX}/health", endpoint="health", methods=["GET"]),
+                Rule(f"{PREFIX}/status", endpoint="status", methods=["GET"]),
+                Rule(f"{PREFIX}/clock", endpoint="clock", methods=["GET", "POST"]),
+                Rule(f"{PREFIX}/faults", endpoint="faults", methods=["GET", "DELETE"]),
+                Rule(f"{PREFIX}/faults/<function>", endpoint="fault", methods=["PUT", "DELETE"]),
+                Rule(f"{PREFIX}/logs", endpoint="log_index", methods=["GET"]),
+                Rule(f"{PREFIX}/logs/<function>", endpoint="logs", methods=["GET"]),
+            ]
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("PATH_INFO", "").startswith(PREFIX):
+            return self.moto_app(environ, start_response)
+        request = Request(environ)
+        try:
+            endpoint, args = self.urls.bind_to_environ(environ).match()
+            response = getattr(self, f"on_{endpoint}")(request, **args)
+        except HTTPException as exc:
+            response = _json({"error": exc.description}, exc.code or 500)
+        except (ValueError, TypeError, KeyError) as exc:
+            response = _json({"error": str(exc)}, 400)
+        return response(environ, start_response)
+
+    def on_health(self, request: Request) -> Response:
+        return _json(self.cloud.health())
+
+    def on_status(self, request: Request) -> Response:
+        return _json(self.cloud.status())
+
+    def on_clock(self, request: Request) -> Response:
+        if request.method == "POST":
+            body = request.get_json(force=True, silent=False) or {}
+            self.cloud.clock.advance(float(body.get("advance", 0)))
+        return _json({"offset_s": self.cloud.clock.offset, "now": self.cloud.clock.now().isoformat()})
+
+    def on_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.cloud.faults.clear()
+        return _json({"faults": self.cloud.faults.snapshot(), "injected": self.cloud.faults.injected})
+
+    def on_fault(self, request: Request, function: str) -> Response:
+        if request.method == "DELETE":
+            self.cloud.faults.clear(function)
+            return _json({"cleared": function})
+        body = request.get_json(force=True, silent=False) or {}
+        fault = self.cloud.faults.set(function, **body)
+        return _json({"function": function, **vars(fault)})
+
+    def on_log_index(self, request: Request) -> Response:
+        return _json({"functions": self.cloud.logs.functions()})
+
+    def on_logs(self, request: Request, function: str) -> Response:
+        lines = int(request.args.get("lines", 200))
+        tail = self.cloud.logs.tail(function, lines)
+        if not tail and function not in self.cloud.logs.functions():
+            raise NotFound(f"no logs for {function}")
+        return _json([{"t": line.timestamp_ms, "request_id": line.request_id, "message": line.message} for line in tail])

@@ -1,0 +1,3 @@
+"""Event delivery the local cloud adds to moto. Each source of events is one module with one class that the
+supervisor reconciles against moto's state: sqs (event source mappings), eventbridge (bus dispatcher)...
+"""

@@ -1,0 +1,44 @@
+"""Patches to moto, one module per service. Each `install(cloud)` replaces a moto method with one that
+behaves like AWS (or hands the work to the local cloud's runtime and deliveries). Applied once per process."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..cloud import LocalCloud
+
+_installed = False
+
+
+def install(cloud: LocalCloud) -> None:
+    global _installed
+    from . import events, lambda_, moto_core, s3, sqs
+
+    # Patches route to the current cloud through this reference, so a second LocalCloud in the same process
+    # (tests) takes over without patching twice.
+    _CURRENT[0] = cloud
+    if _installed:
+        return
+    for module in (moto_core, lambda_, sqs, s3, events):
+        module.install()
+    from ..delivery import s3 as s3_delivery
+
+    s3_delivery.install(current)
+    _installed = True
+
+
+_CURRENT: list[LocalCloud | None] = [None]
+
+
+class _CurrentCloud:
+    """Attribute access forwards to whichever LocalCloud is running."""
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        cloud = _CURRENT[0]
+        if cloud is None:
+            raise RuntimeError("no local cloud is running in this process")
+        return getattr(cloud, name)
+
+
+current = _CurrentCloud()

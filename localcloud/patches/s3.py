@@ -1,0 +1,72 @@
+"""S3: GetBucketNotificationConfiguration returns the EventBridgeConfiguration it was given (moto omits it, so
+`terraform plan` always wants to re-enable EventBridge notifications), and PutObject/CopyObject send no
+"Object Tags Added" event (moto tags every new object through the API that notifies, so every upload produced
+two events where S3 sends one)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_tagging = threading.local()
+
+_EVENTBRIDGE = b"<EventBridgeConfiguration></EventBridgeConfiguration>"
+
+
+def install() -> None:
+    from moto.s3 import responses
+
+    original = responses.S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        response = original(self)
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if not config or config.event_bridge is None:
+            return response
+        status, headers, body = response
+        raw = body.encode() if isinstance(body, str) else body
+        if b"<EventBridgeConfiguration" not in raw:
+            if b"</NotificationConfiguration>" in raw:
+                raw = raw.replace(b"</NotificationConfiguration>", _EVENTBRIDGE + b"</NotificationConfiguration>")
+            else:
+                raw = (
+                    b'<?xml version="1.0" encoding="UTF-8"?>'
+                    b'<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                    + _EVENTBRIDGE
+                    + b"</NotificationConfiguration>"
+                )
+        headers = dict(headers or {})
+        headers.pop("Content-Length", None)
+        headers.pop("content-length", None)
+        return status, headers, raw
+
+    responses.S3Response.get_bucket_notification = get_bucket_notification
+
+    from moto.s3 import models, notifications
+
+    original_send_event = notifications.send_event
+    original_response_tagging = responses.S3Response.put_object_tagging
+    original_backend_tagging = models.S3Backend.put_object_tagging
+
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        if getattr(_tagging, "implicit", False) and "ObjectTagging" in getattr(event_name, "value", str(event_name)):
+            return
+        original_send_event(account_id, event_name, bucket, key)
+
+    def response_put_object_tagging(self: Any) -> Any:
+        _tagging.explicit = True  # the PutObjectTagging API itself: S3 notifies
+        try:
+            return original_response_tagging(self)
+        finally:
+            _tagging.explicit = False
+
+    def backend_put_object_tagging(self: Any, key: Any, tags: Any) -> Any:
+        _tagging.implicit = not getattr(_tagging, "explicit", False)
+        try:
+            return original_backend_tagging(self, key, tags)
+        finally:
+            _tagging.implicit = False
+
+    notifications.send_event = send_event
+    responses.S3Response.put_object_tagging = response_put_object_tagging
+    models.S3Backend.put_object_tagging = backend_put_object_tagging

@@ -1,0 +1,1 @@
+"""The Lambda runtime of the local cloud: built zips run in warm execution environments."""

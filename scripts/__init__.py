@@ -1,0 +1,1 @@
+"""Repository scripts (build.py is the entry point)."""
