@@ -86,7 +86,14 @@ class LocalCloud:
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))
         # cheroot rather than werkzeug's development server: werkzeug closes every connection, so each SDK call
         # paid for a new TCP connection and a new thread (measured 5.5 ms vs 2.4 ms per DynamoDB call).
-        self._server = wsgi.Server((self.config.host, self.config.port), app, numthreads=self.config.server_threads)
+        self._server = wsgi.Server(
+            (self.config.host, self.config.port),
+            app,
+            numthreads=self.config.server_threads,
+            request_queue_size=256,  # listen backlog: terraform opens ~40 connections at once (default 5)
+            timeout=120,  # idle keep-alive longer than Go's 90 s, so clients close first and never reuse a dead one
+        )
+        self._server.keep_alive_conn_limit = 4096  # default 10: excess idle connections were closed under clients
         self._server.prepare()  # binds now, so a port in use fails here and not in a thread
         self._server_thread = threading.Thread(target=self._server.serve, name="moto-server", daemon=True)
         self._server_thread.start()

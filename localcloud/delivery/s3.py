@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from urllib.parse import quote_plus
 from typing import TYPE_CHECKING, Any
 
 from ..clock import CLOCK, iso_now
@@ -45,7 +46,8 @@ def eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any) -
     detail: dict[str, Any] = {
         "version": "0",
         "bucket": {"name": bucket.name},
-        "object": {"key": key.name, "size": key.size, "etag": key.etag.strip('"'), "sequencer": f"{next(_sequencer):X}"},
+        # URL-encoded like every S3 notification ("red flower.jpg" → "red+flower.jpg"); consumers unquote_plus it.
+        "object": {"key": quote_plus(key.name, safe="/"), "size": key.size, "etag": key.etag.strip('"'), "sequencer": f"{next(_sequencer):X}"},
         "request-id": uuid.uuid4().hex[:16].upper(),
         "requester": account_id,
         "source-ip-address": "127.0.0.1",

@@ -180,7 +180,7 @@ def test_s3_notifies_eventbridge_once_per_upload_with_the_s3_event_shape(clients
     s3.put_object(Bucket=bucket, Key="incoming/skip.txt", Body=b"x")
     s3.put_object(Bucket=bucket, Key="other/a.json", Body=b"{}")
     [event] = bodies(clients, url, 1)
-    assert event["detail"]["object"]["key"] == "incoming/a b.json"
+    assert event["detail"]["object"]["key"] == "incoming/a+b.json"  # URL-encoded, as S3 sends keys
     assert event["detail"]["object"]["etag"] == put_result["ETag"].strip('"')
     assert event["detail"]["reason"] == "PutObject" and event["resources"] == [f"arn:aws:s3:::{bucket}"]
     with pytest.raises(AssertionError):

@@ -1,0 +1,137 @@
+"""SQS batch processing with the sluice error policy, so an SQS-triggered function is a few lines::
+
+    def handle(record: SQSRecord) -> dict: ...      # raise PermanentError for inputs that can never succeed
+
+    def handler(event, context):
+        return process_sqs_batch(event, context, handle, recorder=recorder())
+
+Per record (Powertools ``BatchProcessor`` + ``process_partial_response``; the event source mapping must have
+``FunctionResponseTypes = ["ReportBatchItemFailures"]``):
+
+* success: nothing to report;
+* ``PermanentError``: failure record + the original body sent to the DLQ (``FailureRecorder``), then the record
+  counts as handled: it is not a batch item failure and is never retried;
+* anything else (transient): reported in ``batchItemFailures``; SQS redelivers it after the visibility timeout
+  and the queue's redrive policy dead-letters it after ``maxReceiveCount``.
+
+If recording the permanent failure itself fails (DynamoDB or SQS unavailable), the record is reported as a
+batch item failure and the whole policy runs again on redelivery (it is idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from .errors import PermanentError
+from .failures import FailureRecorder
+from .observability import count, logger, tracer
+
+__all__ = ["TRANSIENT", "process_sqs_batch", "unidentified_item_id"]
+
+#: ``error_code`` dimension used for transient failures in the failure metric.
+TRANSIENT = "transient"
+
+
+def unidentified_item_id(body: str) -> str:
+    """Failure identity of a message whose content could not be identified (e.g. a malformed event)."""
+    return "message/sha256:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _annotate(subsegment: Any, key: str, value: str) -> None:
+    # The X-Ray SDK yields None instead of a subsegment when there is no segment to attach to.
+    if subsegment is not None:
+        subsegment.put_annotation(key, value)
+
+
+def _receive_count(record: SQSRecord) -> int:
+    try:
+        return int(record.attributes.approximate_receive_count)
+    except (KeyError, TypeError, ValueError):
+        return 1
+
+
+def process_sqs_batch(
+    event: dict[str, Any],
+    context: Any,
+    record_handler: Callable[[SQSRecord], Any],
+    *,
+    recorder: FailureRecorder,
+    failure_metric: str = "RecordsFailed",
+    dead_letter_metric: str = "RecordsDeadLettered",
+    received_metric: str = "RecordsReceived",
+) -> dict[str, Any]:
+    """Run ``record_handler`` over the SQS batch ``event``; return the partial batch response.
+
+    ``received_metric`` counts the records of the batch; ``failure_metric`` is counted with an ``error_code``
+    dimension (the permanent error's code, or ``transient``); ``dead_letter_metric`` counts messages actually
+    sent to the DLQ.
+    """
+
+    def guarded(record: SQSRecord) -> Any:
+        with (
+            logger.append_context_keys(message_id=record.message_id),
+            tracer.provider.in_subsegment("## sqs_record") as subsegment,
+        ):
+            _annotate(subsegment, "message_id", record.message_id)
+            try:
+                return record_handler(record)
+            except PermanentError as err:
+                _annotate(subsegment, "error_code", err.code)
+                return _dead_letter(record, err)
+            except Exception:
+                # Logged with its traceback by BatchProcessor's failure handler; retried by SQS. The subsegment
+                # records the exception as it leaves the block.
+                count(failure_metric, dimensions={"error_code": TRANSIENT})
+                raise
+
+    def _dead_letter(record: SQSRecord, err: PermanentError) -> dict[str, Any]:
+        item_id = err.item_id or unidentified_item_id(record.body)
+        source = err.source or record.event_source_arn or "unknown"
+        outcome = recorder.dead_letter(
+            error=err,
+            item_id=item_id,
+            source=source,
+            body=record.body,
+            message_id=record.message_id,
+            attempts=_receive_count(record),
+            message_attributes=record.get("messageAttributes") or {},
+        )
+        count(failure_metric, dimensions={"error_code": err.code})
+        if outcome.already_dead_lettered:
+            logger.info(
+                "Permanent failure already recorded and dead-lettered; skipping",
+                extra={"error_code": err.code, "item_id": item_id},
+            )
+        else:
+            count(dead_letter_metric)
+            logger.warning(
+                "Permanent failure: recorded and dead-lettered",
+                extra={
+                    "error_code": err.code,
+                    "stage": err.stage,
+                    "reason": err.reason,
+                    "item_id": item_id,
+                    "dlq_message_id": outcome.dlq_message_id,
+                },
+            )
+        return {
+            "status": "dead_lettered",
+            "error_code": err.code,
+            "item_id": item_id,
+            "dlq_message_id": outcome.dlq_message_id,
+        }
+
+    records = event.get("Records") if isinstance(event, dict) else None
+    if isinstance(records, list):
+        count(received_metric, len(records))
+    processor = BatchProcessor(
+        event_type=EventType.SQS,
+        raise_on_entire_batch_failure=False,
+        logger=logger,
+    )
+    return process_partial_response(event=event, record_handler=guarded, processor=processor, context=context)

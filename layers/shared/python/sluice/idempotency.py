@@ -1,0 +1,75 @@
+"""Powertools idempotency wired to the shared idempotency table.
+
+Table (``IDEMPOTENCY_TABLE``): hash key ``id`` (S), TTL attribute ``expiration``. Records are written by
+Powertools (``status``, ``data``, ``in_progress_expiration``, ``expiration``).
+
+``make_idempotent`` wraps a function whose keyword argument ``data_keyword_argument`` holds a JSON-serialisable
+dict; the key is ``key_jmespath`` over that dict (choose fields that identify the *work*, e.g. bucket + key +
+ETag of an S3 object, never a delivery id such as an SQS message id). A second call with the same key returns
+the stored result without running the function; a call while the first is still running raises
+``IdempotencyAlreadyInProgressError`` (transient: the record is retried later). Call
+``config.register_lambda_context(context)`` once per invocation so in-progress records expire with the
+invocation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+__all__ = ["Idempotent", "make_idempotent"]
+
+KEY_ATTR = "id"
+EXPIRY_ATTR = "expiration"
+
+
+@dataclass(frozen=True)
+class Idempotent:
+    function: Callable[..., Any]
+    config: IdempotencyConfig
+    persistence: DynamoDBPersistenceLayer
+
+
+def make_idempotent(
+    function: Callable[..., Any],
+    *,
+    data_keyword_argument: str,
+    key_jmespath: str,
+    table_name: str,
+    dynamodb_client: Any,
+    expires_after_seconds: int = 3600,
+    on_replay: Callable[[Any, Any], Any] | None = None,
+) -> Idempotent:
+    """Wrap ``function`` with Powertools ``idempotent_function``.
+
+    ``on_replay(response, idempotent_data)`` runs when a stored result is returned instead of calling the
+    function (Powertools' ``response_hook``) and may return a modified response.
+    """
+    persistence = DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr=KEY_ATTR,
+        expiry_attr=EXPIRY_ATTR,
+        boto3_client=dynamodb_client,
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath=key_jmespath,
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=expires_after_seconds,
+        use_local_cache=True,
+        hash_function="sha256",
+        response_hook=on_replay,
+    )
+    wrapped = idempotent_function(
+        function,
+        data_keyword_argument=data_keyword_argument,
+        persistence_store=persistence,
+        config=config,
+    )
+    return Idempotent(function=wrapped, config=config, persistence=persistence)

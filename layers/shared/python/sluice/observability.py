@@ -1,0 +1,53 @@
+"""The one place Logger, Metrics and Tracer are created.
+
+Handlers import these and only decorate::
+
+    from sluice.observability import logger, metrics, tracer
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event, context): ...
+
+Configuration comes from the environment the lambda_function module sets: ``POWERTOOLS_SERVICE_NAME``
+(service, also the ``service`` metric dimension), ``POWERTOOLS_METRICS_NAMESPACE`` (``Sluice``),
+``POWERTOOLS_LOG_LEVEL``. Tracing is on when running in Lambda; ``POWERTOOLS_TRACE_DISABLED=1`` turns it off
+(tests). Metrics are CloudWatch embedded metric format (EMF) lines in the function's log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+__all__ = ["MetricUnit", "count", "logger", "metrics", "tracer"]
+
+logger = Logger(utc=True)
+metrics = Metrics()
+tracer = Tracer()
+
+
+def count(name: str, value: float = 1, *, dimensions: Mapping[str, str] | None = None) -> None:
+    """Count ``name``.
+
+    Without ``dimensions`` the value joins the invocation's metrics (flushed by ``log_metrics``); with them it is
+    emitted at once as its own EMF document, so per-value dimensions (e.g. ``error_code``) do not leak onto the
+    other metrics of the invocation. The ``service`` dimension is kept in both cases.
+    """
+    if not dimensions:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        return
+    defaults = dict(metrics.default_dimensions)
+    if metrics.service:
+        defaults.setdefault("service", str(metrics.service))
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=metrics.namespace,
+        default_dimensions=defaults,
+    ) as metric:
+        for key, dim_value in dimensions.items():
+            metric.add_dimension(name=key, value=dim_value)

@@ -1,0 +1,156 @@
+"""`sluicectl`: deploy the stack and drive the pipelines from a terminal.
+
+    sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
+    sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
+    sluicectl outputs                the deployed environment's Terraform outputs
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from localcloud.client import LocalCloudClient
+from localcloud.config import Config
+
+from . import ingest
+from .terraform import ROOT, Terraform, TerraformError, check_toolchain
+
+app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
+console = Console()
+ArtifactsOption = Annotated[Path, typer.Option(help="Build output holding manifest.json.")]
+
+
+def local_cloud(start: bool = False) -> tuple[LocalCloudClient, Config]:
+    config = Config.from_env()
+    client = LocalCloudClient.from_config(config)
+    if client.health() is None:
+        if not start:
+            console.print(f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)")
+            raise typer.Exit(1)
+        subprocess.run([sys.executable, "-m", "localcloud", "up"], check=True)
+        client = LocalCloudClient.from_config(config)
+    return client, config
+
+
+def local_terraform(client: LocalCloudClient, config: Config, artifacts: Path) -> Terraform:
+    manifest = artifacts / "manifest.json"
+    if not manifest.exists():
+        console.print(f"[red]no build at {artifacts}[/]: run `make build` first")
+        raise typer.Exit(1)
+    return Terraform.local(client.endpoint, config.home / "terraform", artifacts.resolve())
+
+
+def deploy_local(artifacts: Path, start: bool = False) -> tuple[LocalCloudClient, dict]:
+    problems = check_toolchain()
+    if problems:
+        for problem in problems:
+            console.print(f"[red]✗[/] {problem}")
+        raise typer.Exit(1)
+    client, config = local_cloud(start=start)
+    terraform = local_terraform(client, config, artifacts)
+    with console.status("terraform init + apply (local environment)…"):
+        try:
+            terraform.init()
+            seconds = terraform.apply()
+        except TerraformError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+    console.print(f"[green]applied[/] terraform/environments/local to {client.endpoint} in {seconds:.1f} s")
+    return client, terraform.outputs()
+
+
+@app.command()
+def deploy(artifacts: ArtifactsOption = ROOT / "dist", start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False) -> None:
+    """Apply the local Terraform environment to the running local cloud."""
+    deploy_local(artifacts, start=start)
+
+
+@app.command()
+def outputs(artifacts: ArtifactsOption = ROOT / "dist") -> None:
+    """Print the local environment's Terraform outputs as JSON."""
+    client, config = local_cloud()
+    print(json.dumps(local_terraform(client, config, artifacts).outputs(), indent=2))
+
+
+@app.command()
+def demo(
+    objects: Annotated[int, typer.Option(help="Objects to upload.")] = 200,
+    malformed: Annotated[float, typer.Option(help="Share of malformed objects (0..1).")] = 0.1,
+    seed: Annotated[int | None, typer.Option(help="Sample seed (default: random per run).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every object to end.")] = 180.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Run the ingest pipeline end to end on the local cloud and print where every object ended."""
+    client, outputs_ = deploy_local(artifacts, start=True)
+    run = ingest.Run.new(objects, malformed, seed)
+    s3 = client.boto3_client("s3")
+    started = time.monotonic()
+    ingest.upload(s3, outputs_["landing_bucket_name"], run.samples)
+    console.print(f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
+    counts = ingest.Counts()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("objects ended (processed or failed)", total=len(run.samples))
+        delay = 0.1
+        while time.monotonic() - started < timeout:
+            counts = ingest.count(client.boto3_client, outputs_, run)
+            progress.update(task, completed=counts.accounted)
+            if counts.accounted >= len(run.samples):
+                break
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+    elapsed = time.monotonic() - started
+    _print_counts(counts, run, elapsed, client)
+    expected_ok = counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
+    if not expected_ok:
+        console.print("[red]the pipeline did not account for every object[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)")
+
+
+def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client: LocalCloudClient) -> None:
+    table = Table(title=f"ingest run {run.run_id} · {elapsed:.1f} s", show_lines=False)
+    table.add_column("stage")
+    table.add_column("count", justify="right")
+    table.add_column("expected", justify="right")
+    rows = [
+        ("uploaded to the landing bucket", counts.uploaded, len(run.samples)),
+        ("processed → results table", counts.processed, len(run.valid)),
+        ("processed → output bucket", counts.outputs, len(run.valid)),
+        ("failure records", counts.failed, len(run.malformed)),
+        ("dead-lettered (poison)", counts.dead_lettered, len(run.malformed)),
+        ("still in the queue", counts.in_queue, 0),
+        ("lost", counts.lost, 0),
+    ]
+    for stage, value, expected in rows:
+        style = None if value == expected else "red"
+        table.add_row(stage, str(value), str(expected), style=style)
+    console.print(table)
+    try:
+        status = client.status()
+    except Exception:
+        return
+    deliveries = Table(title="local cloud deliveries")
+    for column in ("delivery", "matched/messages", "delivered/batches", "failures"):
+        deliveries.add_column(column)
+    for row in status["deliveries"]:
+        if row["kind"] == "rule":
+            deliveries.add_row(f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"]))
+        elif row["kind"] == "sqs":
+            deliveries.add_row(
+                f"{row['source']} → {row['function']}", str(row["messages"]), str(row["batches"]), f"{row['item_failures']} items, {row['function_errors']} errors"
+            )
+    console.print(deliveries)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,151 @@
+# Re-exports of every stack output (terraform output -json; sluicectl and the tests read these).
+
+output "environment" {
+  description = "Environment name."
+  value       = module.stack.environment
+}
+
+output "prefix" {
+  description = "Name prefix of every resource (sluice-<environment>)."
+  value       = module.stack.prefix
+}
+
+output "account_id" {
+  description = "AWS account id the stack is deployed in."
+  value       = module.stack.account_id
+}
+
+output "region" {
+  description = "AWS region the stack is deployed in."
+  value       = module.stack.region
+}
+
+output "kms_key_arn" {
+  description = "ARN of the environment's customer-managed KMS key."
+  value       = module.stack.kms_key_arn
+}
+
+output "kms_key_alias" {
+  description = "Alias of the environment key (alias/sluice-<environment>)."
+  value       = module.stack.kms_key_alias
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify."
+  value       = module.stack.alarm_topic_arn
+}
+
+output "shared_layer_arn" {
+  description = "Version ARN of the shared layer."
+  value       = module.stack.shared_layer_arn
+}
+
+output "landing_bucket_name" {
+  description = "Bucket where inputs land (ingest reads incoming/*.json)."
+  value       = module.stack.landing_bucket_name
+}
+
+output "output_bucket_name" {
+  description = "Bucket where results are written (ingest writes processed/...)."
+  value       = module.stack.output_bucket_name
+}
+
+output "idempotency_table_name" {
+  description = "Idempotency records (Powertools), hash key id, TTL expiration."
+  value       = module.stack.idempotency_table_name
+}
+
+output "failures_table_name" {
+  description = "Failure records, hash key pipeline, range key item_id."
+  value       = module.stack.failures_table_name
+}
+
+output "ingest_results_table_name" {
+  description = "Ingest results, hash key object_key."
+  value       = module.stack.ingest_results_table_name
+}
+
+output "ingest_queue_name" {
+  description = "Ingest queue name."
+  value       = module.stack.ingest_queue_name
+}
+
+output "ingest_queue_url" {
+  description = "Ingest queue URL."
+  value       = module.stack.ingest_queue_url
+}
+
+output "ingest_queue_arn" {
+  description = "Ingest queue ARN."
+  value       = module.stack.ingest_queue_arn
+}
+
+output "ingest_dlq_name" {
+  description = "Ingest dead-letter queue name."
+  value       = module.stack.ingest_dlq_name
+}
+
+output "ingest_dlq_url" {
+  description = "Ingest dead-letter queue URL."
+  value       = module.stack.ingest_dlq_url
+}
+
+output "ingest_dlq_arn" {
+  description = "Ingest dead-letter queue ARN."
+  value       = module.stack.ingest_dlq_arn
+}
+
+output "ingest_function_name" {
+  description = "Ingest processor function name."
+  value       = module.stack.ingest_function_name
+}
+
+output "ingest_function_arn" {
+  description = "Ingest processor function ARN."
+  value       = module.stack.ingest_function_arn
+}
+
+output "ingest_log_group_name" {
+  description = "Log group of the ingest processor."
+  value       = module.stack.ingest_log_group_name
+}
+
+output "ingest_rule_name" {
+  description = "EventBridge rule routing landed objects to the ingest queue (default bus)."
+  value       = module.stack.ingest_rule_name
+}
+
+output "ingest_event_pattern" {
+  description = "Event pattern of the ingest rule (JSON)."
+  value       = module.stack.ingest_event_pattern
+}
+
+output "function_names" {
+  description = "All function names by function package name (functions/<name>)."
+  value       = module.stack.function_names
+}
+
+output "alarm_names" {
+  description = "All alarm names."
+  value       = module.stack.alarm_names
+}
+
+output "queues" {
+  description = "Every queue by purpose, with its DLQ, redrive policy, KMS keys and DLQ alarms as applied."
+  value       = module.stack.queues
+}
+
+output "buckets" {
+  description = "Every bucket by purpose, with its encryption and public access block as applied."
+  value       = module.stack.buckets
+}
+
+output "tables" {
+  description = "Every table by purpose, with its encryption and recovery settings as applied."
+  value       = module.stack.tables
+}
+
+output "pipelines" {
+  description = "Structured description of every pipeline (trigger, queue, functions, tables, output), for scripts that discover resources."
+  value       = module.stack.pipelines
+}

@@ -1,0 +1,192 @@
+# The environment's guarantees, checked against a mocked AWS provider (no credentials, no network): every queue
+# has a dead-letter redrive (maxReceiveCount 3) and KMS, every bucket SSE-KMS and a full public access block,
+# every table SSE with the environment key, every dead-letter queue an alarm. The stack's `queues`, `buckets`
+# and `tables` outputs list every one of them, with the attributes as applied.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "111122223333", arn = "arn:aws:iam::111122223333:user/ci", user_id = "AIDACI" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com", reverse_dns_prefix = "com.amazonaws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1", endpoint = "ec2.eu-west-1.amazonaws.com", description = "Europe (Ireland)" }
+  }
+
+  # ARN-shaped values where the provider validates arguments that take another resource's ARN.
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555", key_id = "11111111-2222-3333-4444-555555555555" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:111122223333:sluice-alarms" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:111122223333:sluice-queue", url = "https://sqs.eu-west-1.amazonaws.com/111122223333/sluice-queue" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::sluice-bucket" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/sluice-table" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::111122223333:role/sluice-role" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/sluice" }
+  }
+  mock_resource "aws_lambda_layer_version" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:111122223333:layer:sluice-shared:1", layer_arn = "arn:aws:lambda:eu-west-1:111122223333:layer:sluice-shared" }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:111122223333:function:sluice-function" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:eu-west-1:111122223333:rule/sluice-rule" }
+  }
+}
+
+# The stack's own account lookup, pinned explicitly (the nested modules use the mock_data defaults above).
+override_data {
+  target = module.stack.data.aws_caller_identity.current
+  values = { account_id = "111122223333" }
+}
+
+variables {
+  region        = "eu-west-1"
+  artifacts_dir = "../../tests/fixtures/dist/aws"
+}
+
+run "guarantees" {
+  # One apply for all the guarantees (each run re-plans the whole stack).
+
+  # --- every queue: a DLQ redrive with maxReceiveCount 3, KMS encryption
+  assert {
+    condition     = length(output.queues) > 0
+    error_message = "the stack has queues"
+  }
+
+  assert {
+    condition     = alltrue([for q in output.queues : jsondecode(q.redrive_policy).maxReceiveCount == 3])
+    error_message = "every queue dead-letters after 3 receives"
+  }
+
+  assert {
+    condition     = alltrue([for q in output.queues : jsondecode(q.redrive_policy).deadLetterTargetArn == q.dlq_arn])
+    error_message = "every queue's redrive policy targets its own DLQ"
+  }
+
+  assert {
+    condition     = alltrue([for q in output.queues : q.dlq_name == "${q.name}-dlq"])
+    error_message = "every DLQ is <queue>-dlq"
+  }
+
+  assert {
+    condition     = alltrue(flatten([for q in output.queues : [for k in values(q.kms_master_key_ids) : k == output.kms_key_arn]]))
+    error_message = "every queue and DLQ is encrypted with the environment key"
+  }
+
+  # --- every DLQ: alarms on visible messages and on age, to the alarm topic
+  assert {
+    condition = alltrue([
+      for q in output.queues : anytrue([
+        for a in values(q.dlq_alarms) :
+        a.metric_name == "ApproximateNumberOfMessagesVisible" && a.queue_name == q.dlq_name && a.threshold == 0
+      ])
+    ])
+    error_message = "every DLQ alarms as soon as a message is in it"
+  }
+
+  assert {
+    condition = alltrue([
+      for q in output.queues : anytrue([
+        for a in values(q.dlq_alarms) : a.metric_name == "ApproximateAgeOfOldestMessage" && a.queue_name == q.dlq_name
+      ])
+    ])
+    error_message = "every DLQ alarms on the age of its oldest message"
+  }
+
+  assert {
+    condition     = alltrue(flatten([for q in output.queues : [for a in values(q.dlq_alarms) : contains(a.alarm_actions, output.alarm_topic_arn)]]))
+    error_message = "every DLQ alarm notifies the alarm topic"
+  }
+
+  # --- every bucket: SSE-KMS with a bucket key, public access blocked, TLS only
+  assert {
+    condition     = length(output.buckets) >= 2
+    error_message = "the stack has its landing and output buckets"
+  }
+
+  assert {
+    condition = alltrue([
+      for b in output.buckets :
+      b.encryption.sse_algorithm == "aws:kms" && b.encryption.kms_master_key_id == output.kms_key_arn && b.encryption.bucket_key_enabled
+    ])
+    error_message = "every bucket has SSE-KMS with the environment key and a bucket key"
+  }
+
+  assert {
+    condition     = alltrue([for b in output.buckets : alltrue(values(b.public_access_block))])
+    error_message = "every bucket blocks all public access"
+  }
+
+  assert {
+    condition = alltrue([
+      for b in output.buckets : anytrue([
+        for s in jsondecode(b.policy).Statement : s.Effect == "Deny" && s.Condition.Bool["aws:SecureTransport"] == "false"
+      ])
+    ])
+    error_message = "every bucket refuses requests without TLS"
+  }
+
+  # --- every table: SSE with the environment key, point-in-time recovery
+  assert {
+    condition     = length(output.tables) >= 3
+    error_message = "the stack has its idempotency, failures and results tables"
+  }
+
+  assert {
+    condition     = alltrue([for t in output.tables : t.server_side_encryption.enabled && t.server_side_encryption.kms_key_arn == output.kms_key_arn])
+    error_message = "every table is encrypted with the environment key"
+  }
+
+  assert {
+    condition     = alltrue([for t in output.tables : t.point_in_time_recovery])
+    error_message = "every table has point-in-time recovery"
+  }
+}
+
+run "names_and_wiring" {
+  command = plan
+
+  assert {
+    condition = (
+      output.landing_bucket_name == "sluice-${output.environment}-111122223333-landing"
+      && output.output_bucket_name == "sluice-${output.environment}-111122223333-output"
+      && output.ingest_queue_name == "sluice-${output.environment}-ingest"
+      && output.ingest_dlq_name == "sluice-${output.environment}-ingest-dlq"
+      && output.ingest_function_name == "sluice-${output.environment}-ingest-processor"
+      && output.ingest_rule_name == "sluice-${output.environment}-ingest-object-created"
+      && output.kms_key_alias == "alias/sluice-${output.environment}"
+    )
+    error_message = "resource names follow docs/architecture.md"
+  }
+
+  assert {
+    condition = jsondecode(output.ingest_event_pattern) == {
+      source        = ["aws.s3"]
+      "detail-type" = ["Object Created"]
+      detail = {
+        bucket = { name = [output.landing_bucket_name] }
+        object = { key = [{ wildcard = "incoming/*.json" }] }
+      }
+    }
+    error_message = "the ingest rule matches JSON objects created under incoming/ in the landing bucket"
+  }
+
+  assert {
+    condition     = output.pipelines.ingest.queue.max_receive_count == 3 && output.pipelines.ingest.functions.ingest_processor.name == output.ingest_function_name
+    error_message = "the pipelines output describes the ingest pipeline"
+  }
+}

@@ -1,0 +1,34 @@
+variable "endpoint" {
+  description = "Endpoint of the embedded local cloud (python -m localcloud up; port from LOCALCLOUD_PORT)."
+  type        = string
+  default     = "http://127.0.0.1:4580"
+
+  validation {
+    condition     = can(regex("^https?://[^/]+$", var.endpoint))
+    error_message = "endpoint must be a URL like http://127.0.0.1:4580 (no path)."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Build output holding manifest.json (scripts/build.py --target local). null = <repo>/dist."
+  type        = string
+  default     = null
+}
+
+variable "log_level" {
+  description = "POWERTOOLS_LOG_LEVEL of the functions."
+  type        = string
+  default     = "INFO"
+}
+
+variable "ingest_batching_window_seconds" {
+  description = "Batching window of the ingest event source (0 = invoke as soon as messages arrive)."
+  type        = number
+  default     = 0
+}
+
+variable "ingest_function_timeout" {
+  description = "Timeout of the ingest processor, seconds (the queue's visibility timeout follows, 6x)."
+  type        = number
+  default     = 30
+}

@@ -1,0 +1,18 @@
+# The whole stack on LocalStack (docker compose). Lambda functions run in LocalStack's containers built from the
+# AWS Lambda images, so they need the AWS build (manylinux wheels for the runtime's Python): make build-aws.
+module "stack" {
+  source = "../../stack"
+
+  environment      = "localstack"
+  artifacts_dir    = coalesce(var.artifacts_dir, abspath("${path.module}/../../../dist/aws"))
+  artifacts_target = "aws"
+  runtime          = "python3.12" # what `make build-aws` targets
+
+  log_retention_days       = 1
+  log_level                = var.log_level
+  kms_deletion_window_days = 7
+  force_destroy_buckets    = true
+
+  ingest_function_timeout        = var.ingest_function_timeout
+  ingest_batching_window_seconds = var.ingest_batching_window_seconds
+}

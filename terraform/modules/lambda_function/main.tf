@@ -1,0 +1,188 @@
+data "aws_partition" "current" {}
+
+locals {
+  log_group_name = "/aws/lambda/${var.name}"
+  service_name   = coalesce(var.service_name, var.name)
+
+  # The runtime contract (docs/architecture.md): every function gets these; function-specific ones are merged in.
+  standard_environment = {
+    SLUICE_ENV                   = var.environment
+    POWERTOOLS_SERVICE_NAME      = local.service_name
+    POWERTOOLS_METRICS_NAMESPACE = "Sluice"
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+
+  event_source_queue_arns = sort(distinct([for s in values(var.sqs_event_sources) : s.queue_arn]))
+  event_source_key_arns   = sort(distinct([for s in values(var.sqs_event_sources) : coalesce(s.kms_key_arn, var.kms_key_arn)]))
+
+  builtin_statements = concat(
+    [
+      {
+        # The log group is created by this module (with retention and KMS), so no logs:CreateLogGroup.
+        Sid      = "WriteLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
+      },
+      {
+        # X-Ray's PutTraceSegments/PutTelemetryRecords do not support resource-level permissions: AWS requires "*".
+        Sid      = "XRayTraces"
+        Effect   = "Allow"
+        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+        Resource = ["*"]
+      },
+    ],
+    # (A for-expression with a filter, not `cond ? [] : [...]`: the two statements have different shapes.)
+    [for s in [
+      {
+        # What the Lambda SQS poller needs, on exactly the queues that trigger this function.
+        Sid      = "ConsumeEventSourceQueues"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+        Resource = local.event_source_queue_arns
+      },
+      {
+        Sid       = "DecryptEventSourceMessages"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = local.event_source_key_arns
+        Condition = { StringLike = { "kms:ViaService" = "sqs.*.${data.aws_partition.current.dns_suffix}" } }
+      },
+    ] : s if length(local.event_source_queue_arns) > 0],
+  )
+
+  custom_statements = [
+    for s in var.policy_statements : merge(
+      {
+        Sid      = s.sid
+        Effect   = "Allow"
+        Action   = s.actions
+        Resource = s.resources
+      },
+      # Condition only when there is one: IAM rejects "Condition": null.
+      { for k, v in { Condition = {
+        for test in distinct([for c in s.conditions : c.test]) :
+        test => { for c in s.conditions : c.variable => c.values if c.test == test }
+      } } : k => v if length(s.conditions) > 0 },
+    )
+  ]
+
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = concat(local.builtin_statements, local.custom_statements)
+  })
+
+  alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+}
+
+resource "aws_iam_role" "this" {
+  name        = var.name
+  description = "Execution role of the ${var.name} Lambda function"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+      },
+    ]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "least-privilege"
+  role   = aws_iam_role.this.id
+  policy = local.policy
+}
+
+# Created explicitly (not by the first invocation) so it has a retention and is encrypted with our key.
+resource "aws_cloudwatch_log_group" "this" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  function_name                  = var.name
+  description                    = var.description
+  role                           = aws_iam_role.this.arn
+  handler                        = var.handler
+  runtime                        = var.runtime
+  architectures                  = var.architectures
+  filename                       = var.package_path
+  source_code_hash               = var.package_hash
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  layers                         = var.layers
+  reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
+
+  environment {
+    variables = merge(var.environment_variables, local.standard_environment)
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags = var.tags
+
+  # The role's permissions and the log group must exist before the first invocation can log or poll.
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+resource "aws_lambda_event_source_mapping" "sqs" {
+  for_each = var.sqs_event_sources
+
+  event_source_arn                   = each.value.queue_arn
+  function_name                      = aws_lambda_function.this.arn
+  batch_size                         = each.value.batch_size
+  maximum_batching_window_in_seconds = each.value.maximum_batching_window_in_seconds
+  function_response_types            = each.value.function_response_types
+  enabled                            = each.value.enabled
+
+  dynamic "scaling_config" {
+    for_each = each.value.maximum_concurrency == null ? [] : [each.value.maximum_concurrency]
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${var.name}-errors"
+  alarm_description   = "Invocations of ${var.name} failed (Errors > ${var.errors_alarm_threshold} per ${var.alarm_period_seconds} s)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = var.alarm_evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.errors_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "throttles" {
+  alarm_name          = "${var.name}-throttles"
+  alarm_description   = "Invocations of ${var.name} were throttled (Throttles > ${var.throttles_alarm_threshold} per ${var.alarm_period_seconds} s)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = var.alarm_evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.throttles_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}

@@ -1,0 +1,302 @@
+# The whole system as one module: composes the concern modules. No provider block: environments configure the
+# provider (local cloud, LocalStack or AWS) and the backend, and set values.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  prefix     = "sluice-${var.environment}"
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  tags       = merge({ Project = "sluice", Environment = var.environment }, var.tags)
+
+  artifacts_dir = abspath(var.artifacts_dir)
+  manifest      = jsondecode(file("${local.artifacts_dir}/manifest.json"))
+  artifacts     = local.manifest.artifacts
+
+  # The contract (docs/architecture.md): transient failures are retried by the event source and dead-lettered
+  # after 3 receives.
+  max_receive_count = 3
+
+  names = {
+    landing_bucket    = "${local.prefix}-${local.account_id}-landing"
+    output_bucket     = "${local.prefix}-${local.account_id}-output"
+    idempotency_table = "${local.prefix}-idempotency"
+    failures_table    = "${local.prefix}-failures"
+    results_table     = "${local.prefix}-ingest-results"
+    ingest_queue      = "${local.prefix}-ingest"
+    ingest_rule       = "${local.prefix}-ingest-object-created"
+    ingest_function   = "${local.prefix}-ingest-processor"
+    shared_layer      = "${local.prefix}-shared"
+    alarm_topic       = "${local.prefix}-alarms"
+  }
+
+  # Built from names, not resource references: the queue policy must name the rule that targets the queue, and
+  # referencing the rule would make the queue wait for it (the rule's target already waits for the queue).
+  ingest_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.names.ingest_rule}"
+
+  incoming_prefix  = "incoming/"
+  processed_prefix = "processed/"
+
+  ingest_visibility_timeout = coalesce(
+    var.ingest_queue_visibility_timeout_seconds,
+    6 * var.ingest_function_timeout + var.ingest_batching_window_seconds,
+  )
+}
+
+# Every queue, bucket and table of the stack, by purpose. A new one is added here too: the `queues`, `buckets`
+# and `tables` outputs (and the environments' tests, which check encryption, DLQs and alarms on all of them)
+# are built from these maps.
+locals {
+  queues  = { ingest = module.ingest_queue }
+  buckets = { landing = module.landing_bucket, output = module.output_bucket }
+  tables  = { idempotency = module.idempotency_table, failures = module.failures_table, ingest_results = module.ingest_results_table }
+}
+
+check "artifacts_match_runtime" {
+  assert {
+    condition     = try(local.manifest.python, null) == null || "python${try(local.manifest.python, "")}" == var.runtime
+    error_message = "manifest.json says the artifacts were built for Python ${try(local.manifest.python, "?")}, but the functions run ${var.runtime}: binary wheels may not load. Rebuild (scripts/build.py --python-version) or set var.runtime."
+  }
+
+  assert {
+    condition     = var.artifacts_target == null || try(local.manifest.target, null) == var.artifacts_target
+    error_message = "manifest.json target is ${try(local.manifest.target, "missing")}, this environment expects ${coalesce(var.artifacts_target, "any")}: build with `scripts/build.py --target ${coalesce(var.artifacts_target, "local")}`."
+  }
+}
+
+# --- shared -----------------------------------------------------------------------------------------------------
+
+module "kms" {
+  source = "../modules/kms_key"
+
+  name                    = local.prefix
+  description             = "sluice ${var.environment}: buckets, queues, topics, tables and log groups"
+  deletion_window_in_days = var.kms_deletion_window_days
+  log_group_name_patterns = ["/aws/lambda/${local.prefix}-*", "/aws/vendedlogs/states/${local.prefix}-*"]
+  tags                    = local.tags
+}
+
+module "alarm_topic" {
+  source = "../modules/topic"
+
+  name        = local.names.alarm_topic
+  kms_key_arn = module.kms.key_arn
+  publishers = [
+    {
+      service     = "cloudwatch.amazonaws.com"
+      source_arns = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.prefix}-*"]
+    },
+  ]
+  email_subscriptions = var.alarm_email == null ? [] : [var.alarm_email]
+  tags                = local.tags
+}
+
+module "shared_layer" {
+  source = "../modules/lambda_layer"
+
+  name                     = local.names.shared_layer
+  description              = "sluice shared package (settings, observability, clients, errors, batch, failures, contracts)"
+  package_path             = "${local.artifacts_dir}/${local.artifacts["layers/shared"].path}"
+  package_hash             = local.artifacts["layers/shared"].sha256_base64
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = [var.architecture]
+}
+
+module "idempotency_table" {
+  source = "../modules/table"
+
+  name                   = local.names.idempotency_table
+  hash_key               = { name = "id" }
+  ttl_attribute          = "expiration"
+  kms_key_arn            = module.kms.key_arn
+  point_in_time_recovery = var.point_in_time_recovery
+  deletion_protection    = var.table_deletion_protection
+  tags                   = local.tags
+}
+
+module "failures_table" {
+  source = "../modules/table"
+
+  name                   = local.names.failures_table
+  hash_key               = { name = "pipeline" }
+  range_key              = { name = "item_id" }
+  kms_key_arn            = module.kms.key_arn
+  point_in_time_recovery = var.point_in_time_recovery
+  deletion_protection    = var.table_deletion_protection
+  tags                   = local.tags
+}
+
+module "landing_bucket" {
+  source = "../modules/bucket"
+
+  name                      = local.names.landing_bucket
+  kms_key_arn               = module.kms.key_arn
+  eventbridge_notifications = true
+  expiration_days           = var.landing_expiration_days
+  force_destroy             = var.force_destroy_buckets
+  tags                      = local.tags
+}
+
+module "output_bucket" {
+  source = "../modules/bucket"
+
+  name                               = local.names.output_bucket
+  kms_key_arn                        = module.kms.key_arn
+  versioning_enabled                 = true
+  noncurrent_version_expiration_days = var.output_noncurrent_version_expiration_days
+  force_destroy                      = var.force_destroy_buckets
+  tags                               = local.tags
+}
+
+# --- pipeline 1: ingest ---------------------------------------------------------------------------------------
+# landing bucket (incoming/*.json) -> EventBridge rule -> ingest queue -> ingest processor -> output bucket
+# (processed/*) + results table; permanent failures -> failures table + DLQ; transient ones retried, then DLQ.
+
+module "ingest_results_table" {
+  source = "../modules/table"
+
+  name                   = local.names.results_table
+  hash_key               = { name = "object_key" }
+  kms_key_arn            = module.kms.key_arn
+  point_in_time_recovery = var.point_in_time_recovery
+  deletion_protection    = var.table_deletion_protection
+  tags                   = local.tags
+}
+
+module "ingest_queue" {
+  source = "../modules/queue"
+
+  name                       = local.names.ingest_queue
+  kms_key_arn                = module.kms.key_arn
+  visibility_timeout_seconds = local.ingest_visibility_timeout
+  max_receive_count          = local.max_receive_count
+  allowed_service_principals = [{ service = "events.amazonaws.com", source_arns = [local.ingest_rule_arn] }]
+  # The DLQ also receives events EventBridge could not deliver to the queue (target dead-letter config).
+  dlq_allowed_service_principals  = [{ service = "events.amazonaws.com", source_arns = [local.ingest_rule_arn] }]
+  alarm_topic_arn                 = module.alarm_topic.arn
+  dlq_age_alarm_threshold_seconds = var.dlq_age_alarm_threshold_seconds
+  tags                            = local.tags
+}
+
+module "ingest_rules" {
+  source = "../modules/event_rules"
+
+  rules = {
+    (local.names.ingest_rule) = {
+      description = "JSON objects created under ${local.incoming_prefix} in the landing bucket -> ingest queue"
+      event_pattern = {
+        source        = ["aws.s3"]
+        "detail-type" = ["Object Created"]
+        detail = {
+          bucket = { name = [module.landing_bucket.name] }
+          object = { key = [{ wildcard = "${local.incoming_prefix}*.json" }] }
+        }
+      }
+      targets = {
+        ingest-queue = {
+          arn             = module.ingest_queue.arn
+          dead_letter_arn = module.ingest_queue.dlq_arn
+        }
+      }
+    }
+  }
+  tags = local.tags
+}
+
+module "ingest_processor" {
+  source = "../modules/lambda_function"
+
+  name          = local.names.ingest_function
+  service_name  = "ingest-processor"
+  environment   = var.environment
+  description   = "Pipeline ingest: validates and transforms landed JSON objects"
+  handler       = "ingest_processor.handler.handler"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  package_path  = "${local.artifacts_dir}/${local.artifacts["functions/ingest_processor"].path}"
+  package_hash  = local.artifacts["functions/ingest_processor"].sha256_base64
+  layers        = [module.shared_layer.arn]
+  memory_size   = var.ingest_function_memory
+  timeout       = var.ingest_function_timeout
+  log_level     = var.log_level
+
+  log_retention_days             = var.log_retention_days
+  kms_key_arn                    = module.kms.key_arn
+  reserved_concurrent_executions = var.ingest_reserved_concurrency
+
+  environment_variables = {
+    RESULTS_TABLE     = module.ingest_results_table.name
+    OUTPUT_BUCKET     = module.output_bucket.name
+    FAILURES_TABLE    = module.failures_table.name
+    IDEMPOTENCY_TABLE = module.idempotency_table.name
+    DLQ_URL           = module.ingest_queue.dlq_url
+    MAX_OBJECT_BYTES  = tostring(var.ingest_max_object_bytes)
+  }
+
+  sqs_event_sources = {
+    ingest = {
+      queue_arn                          = module.ingest_queue.arn
+      batch_size                         = var.ingest_batch_size
+      maximum_batching_window_in_seconds = var.ingest_batching_window_seconds
+      maximum_concurrency                = var.ingest_maximum_concurrency
+    }
+  }
+
+  policy_statements = [
+    {
+      # GetObjectVersion: events from a versioned bucket pin the version they describe.
+      sid       = "ReadIncomingObjects"
+      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+      resources = ["${module.landing_bucket.arn}/${local.incoming_prefix}*"]
+    },
+    {
+      # Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, and the
+      # function would retry a permanent failure as a transient one.
+      sid       = "DistinguishMissingIncomingObjects"
+      actions   = ["s3:ListBucket"]
+      resources = [module.landing_bucket.arn]
+    },
+    {
+      # PutObject with If-None-Match, then HeadObject (needs s3:GetObject) to compare when the key exists.
+      sid       = "WriteProcessedObjects"
+      actions   = ["s3:PutObject", "s3:GetObject"]
+      resources = ["${module.output_bucket.arn}/${local.processed_prefix}*"]
+    },
+    {
+      sid       = "WriteResults"
+      actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
+      resources = [module.ingest_results_table.arn]
+    },
+    {
+      sid       = "RecordFailures"
+      actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [module.failures_table.arn]
+    },
+    {
+      sid       = "Idempotency"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      resources = [module.idempotency_table.arn]
+    },
+    {
+      # Permanent failures are dead-lettered directly, never retried.
+      sid       = "DeadLetterPermanentFailures"
+      actions   = ["sqs:SendMessage"]
+      resources = [module.ingest_queue.dlq_arn]
+    },
+    {
+      # Objects, queue messages and items are encrypted with the environment key (used through S3/SQS/DynamoDB).
+      sid       = "UseEnvironmentKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [module.kms.key_arn]
+    },
+  ]
+
+  alarm_topic_arn           = module.alarm_topic.arn
+  errors_alarm_threshold    = var.lambda_errors_alarm_threshold
+  throttles_alarm_threshold = var.lambda_throttles_alarm_threshold
+  alarm_evaluation_periods  = var.alarm_evaluation_periods
+  tags                      = local.tags
+}

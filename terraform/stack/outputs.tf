@@ -1,0 +1,213 @@
+output "environment" {
+  description = "Environment name."
+  value       = var.environment
+}
+
+output "prefix" {
+  description = "Name prefix of every resource (sluice-<environment>)."
+  value       = local.prefix
+}
+
+output "account_id" {
+  description = "AWS account id the stack is deployed in."
+  value       = local.account_id
+}
+
+output "region" {
+  description = "AWS region the stack is deployed in."
+  value       = local.region
+}
+
+output "kms_key_arn" {
+  description = "ARN of the environment's customer-managed KMS key."
+  value       = module.kms.key_arn
+}
+
+output "kms_key_alias" {
+  description = "Alias of the environment key (alias/sluice-<environment>)."
+  value       = module.kms.alias_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify."
+  value       = module.alarm_topic.arn
+}
+
+output "shared_layer_arn" {
+  description = "Version ARN of the shared layer."
+  value       = module.shared_layer.arn
+}
+
+output "landing_bucket_name" {
+  description = "Bucket where inputs land (ingest reads incoming/*.json)."
+  value       = module.landing_bucket.name
+}
+
+output "output_bucket_name" {
+  description = "Bucket where results are written (ingest writes processed/...)."
+  value       = module.output_bucket.name
+}
+
+output "idempotency_table_name" {
+  description = "Idempotency records (Powertools), hash key id, TTL expiration."
+  value       = module.idempotency_table.name
+}
+
+output "failures_table_name" {
+  description = "Failure records, hash key pipeline, range key item_id."
+  value       = module.failures_table.name
+}
+
+output "ingest_results_table_name" {
+  description = "Ingest results, hash key object_key."
+  value       = module.ingest_results_table.name
+}
+
+output "ingest_queue_name" {
+  description = "Ingest queue name."
+  value       = module.ingest_queue.name
+}
+
+output "ingest_queue_url" {
+  description = "Ingest queue URL."
+  value       = module.ingest_queue.url
+}
+
+output "ingest_queue_arn" {
+  description = "Ingest queue ARN."
+  value       = module.ingest_queue.arn
+}
+
+output "ingest_dlq_name" {
+  description = "Ingest dead-letter queue name."
+  value       = module.ingest_queue.dlq_name
+}
+
+output "ingest_dlq_url" {
+  description = "Ingest dead-letter queue URL."
+  value       = module.ingest_queue.dlq_url
+}
+
+output "ingest_dlq_arn" {
+  description = "Ingest dead-letter queue ARN."
+  value       = module.ingest_queue.dlq_arn
+}
+
+output "ingest_function_name" {
+  description = "Ingest processor function name."
+  value       = module.ingest_processor.function_name
+}
+
+output "ingest_function_arn" {
+  description = "Ingest processor function ARN."
+  value       = module.ingest_processor.function_arn
+}
+
+output "ingest_log_group_name" {
+  description = "Log group of the ingest processor."
+  value       = module.ingest_processor.log_group_name
+}
+
+output "ingest_rule_name" {
+  description = "EventBridge rule routing landed objects to the ingest queue (default bus)."
+  value       = one(module.ingest_rules.rule_names)
+}
+
+output "ingest_event_pattern" {
+  description = "Event pattern of the ingest rule (JSON)."
+  value       = module.ingest_rules.event_patterns[local.names.ingest_rule]
+}
+
+output "function_names" {
+  description = "All function names by function package name (functions/<name>)."
+  value       = { ingest_processor = module.ingest_processor.function_name }
+}
+
+output "alarm_names" {
+  description = "All alarm names."
+  value       = concat(module.ingest_queue.alarm_names, module.ingest_processor.alarm_names)
+}
+
+output "queues" {
+  description = "Every queue by purpose, with its DLQ, redrive policy, KMS keys and DLQ alarms as applied."
+  value = {
+    for k, q in local.queues : k => {
+      name               = q.name
+      url                = q.url
+      arn                = q.arn
+      dlq_name           = q.dlq_name
+      dlq_url            = q.dlq_url
+      dlq_arn            = q.dlq_arn
+      redrive_policy     = q.redrive_policy
+      kms_master_key_ids = q.kms_master_key_ids
+      dlq_alarms         = q.dlq_alarms
+    }
+  }
+}
+
+output "buckets" {
+  description = "Every bucket by purpose, with its encryption and public access block as applied."
+  value = {
+    for k, b in local.buckets : k => {
+      name                = b.name
+      arn                 = b.arn
+      encryption          = b.encryption
+      public_access_block = b.public_access_block
+      policy              = b.policy
+    }
+  }
+}
+
+output "tables" {
+  description = "Every table by purpose, with its encryption and recovery settings as applied."
+  value = {
+    for k, t in local.tables : k => {
+      name                   = t.name
+      arn                    = t.arn
+      server_side_encryption = t.server_side_encryption
+      point_in_time_recovery = t.point_in_time_recovery
+    }
+  }
+}
+
+output "pipelines" {
+  description = "Structured description of every pipeline (trigger, queue, functions, tables, output), for scripts that discover resources."
+  value = {
+    ingest = {
+      description = "JSON objects landed under incoming/ are validated, transformed and written to processed/"
+      trigger = {
+        type           = "s3"
+        bucket         = module.landing_bucket.name
+        prefix         = local.incoming_prefix
+        suffix         = ".json"
+        event_bus_name = "default"
+        rule_name      = one(module.ingest_rules.rule_names)
+      }
+      queue = {
+        name              = module.ingest_queue.name
+        url               = module.ingest_queue.url
+        arn               = module.ingest_queue.arn
+        dlq_name          = module.ingest_queue.dlq_name
+        dlq_url           = module.ingest_queue.dlq_url
+        dlq_arn           = module.ingest_queue.dlq_arn
+        max_receive_count = module.ingest_queue.max_receive_count
+      }
+      functions = {
+        ingest_processor = {
+          name      = module.ingest_processor.function_name
+          arn       = module.ingest_processor.function_arn
+          log_group = module.ingest_processor.log_group_name
+        }
+      }
+      tables = {
+        results     = module.ingest_results_table.name
+        failures    = module.failures_table.name
+        idempotency = module.idempotency_table.name
+      }
+      output = {
+        bucket = module.output_bucket.name
+        prefix = local.processed_prefix
+      }
+    }
+  }
+}
