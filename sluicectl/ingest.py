@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -130,19 +129,34 @@ def count(clients: Callable[[str], Any], outputs: dict[str, Any], run: Run) -> C
     )
 
 
-def dlq_keys(sqs: Any, dlq_url: str, prefix: str, wait: float = 0) -> list[str]:
-    """The object keys of this run's messages in the DLQ (received and left there: invisible for 5 min)."""
-    keys: list[str] = []
-    deadline = time.monotonic() + wait
+def peek(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message in a queue, left there: received (hidden while we read) then made visible again."""
+    messages: dict[str, dict[str, Any]] = {}
     while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=300).get("Messages", [])
-        for message in messages:
-            try:
-                key = json.loads(message["Body"])["detail"]["object"]["key"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            key = unquote_plus(key)
-            if key.startswith(prefix):
-                keys.append(key)
-        if not messages and time.monotonic() >= deadline:
-            return sorted(keys)
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            messages.setdefault(message["MessageId"], message)
+    handles = [m["ReceiptHandle"] for m in messages.values()]
+    for start in range(0, len(handles), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(handles[start : start + 10])],
+        )
+    return list(messages.values())
+
+
+def dlq_keys(sqs: Any, dlq_url: str, prefix: str) -> list[str]:
+    """The landing keys of this run's messages in the DLQ (which stay there)."""
+    keys = []
+    for message in peek(sqs, dlq_url):
+        try:
+            key = unquote_plus(json.loads(message["Body"])["detail"]["object"]["key"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if key.startswith(prefix):
+            keys.append(key)
+    return sorted(keys)

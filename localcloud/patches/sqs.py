@@ -87,3 +87,124 @@ def install() -> None:
             queue.wait_for_messages(min(1.0, max(0.01, deadline - CLOCK.time())))
 
     models.SQSBackend.receive_message = receive_message
+    _install_move_tasks()
+
+
+# -- message move tasks (DLQ redrive) -------------------------------------------------------------------------
+# moto lacks StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask, the API behind the console's
+# "Start DLQ redrive" and the DLQ tooling. A task moves every message present when it starts, at most
+# MaxNumberOfMessagesPerSecond, to DestinationArn or, without one, back to the queue whose redrive policy names
+# this DLQ.
+
+_tasks: dict[str, dict[str, Any]] = {}
+_tasks_lock = threading.Lock()
+
+
+def _queue_by_arn(backend: Any, arn: str) -> Any:
+    for queue in backend.queues.values():
+        if queue.queue_arn == arn:
+            return queue
+    from moto.sqs.exceptions import QueueDoesNotExist
+
+    raise QueueDoesNotExist()
+
+
+def _redrive_source(backend: Any, dlq_arn: str) -> Any:
+    sources = [q for q in backend.queues.values() if (q.redrive_policy or {}).get("deadLetterTargetArn") == dlq_arn]
+    if len(sources) != 1:
+        from moto.sqs.exceptions import InvalidParameterValue
+
+        raise InvalidParameterValue(
+            f"{dlq_arn} is the dead-letter queue of {len(sources)} queues: give DestinationArn"
+        )
+    return sources[0]
+
+
+def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any) -> None:
+    import time
+
+    rate = task.get("MaxNumberOfMessagesPerSecond") or 500
+    try:
+        while task["Status"] == "RUNNING" and task["ApproximateNumberOfMessagesMoved"] < task["ApproximateNumberOfMessagesToMove"]:
+            messages = backend.receive_message(source.name, 10, 0, 30, ["All"])
+            if not messages:
+                break
+            for message in messages:
+                backend.send_message(
+                    destination.name,
+                    message.body,
+                    message_attributes=message.message_attributes or None,
+                    group_id=message.group_id,
+                    deduplication_id=message.deduplication_id,
+                )
+                backend.delete_message(source.name, message.receipt_handle)
+                task["ApproximateNumberOfMessagesMoved"] += 1
+            time.sleep(len(messages) / rate)
+        if task["Status"] == "RUNNING":
+            task["Status"] = "COMPLETED"
+        elif task["Status"] == "CANCELLING":
+            task["Status"] = "CANCELLED"
+    except Exception as exc:  # reported through ListMessageMoveTasks, as SQS does
+        task["Status"] = "FAILED"
+        task["FailureReason"] = str(exc)
+
+
+def _install_move_tasks() -> None:
+    import uuid
+
+    from moto.core.responses import ActionResult
+    from moto.sqs import responses
+
+    def start_message_move_task(self: Any) -> Any:
+        source_arn = self._get_param("SourceArn")
+        destination_arn = self._get_param("DestinationArn")
+        backend = self.sqs_backend
+        source = _queue_by_arn(backend, source_arn)
+        destination = _queue_by_arn(backend, destination_arn) if destination_arn else _redrive_source(backend, source_arn)
+        with _tasks_lock:
+            if any(t["SourceArn"] == source_arn and t["Status"] == "RUNNING" for t in _tasks.values()):
+                from moto.sqs.exceptions import InvalidParameterValue
+
+                raise InvalidParameterValue(f"a message move task is already running for {source_arn}")
+            handle = uuid.uuid4().hex
+            task = {
+                "TaskHandle": handle,
+                "Status": "RUNNING",
+                "SourceArn": source_arn,
+                "DestinationArn": destination.queue_arn,
+                "MaxNumberOfMessagesPerSecond": self._get_param("MaxNumberOfMessagesPerSecond"),
+                "ApproximateNumberOfMessagesMoved": 0,
+                "ApproximateNumberOfMessagesToMove": len(source._messages),
+                "StartedTimestamp": int(CLOCK.time() * 1000),
+            }
+            _tasks[handle] = task
+        threading.Thread(target=_move, args=(task, backend, source, destination), name=f"sqs-move-{handle[:8]}", daemon=True).start()
+        return ActionResult({"TaskHandle": handle})
+
+    def list_message_move_tasks(self: Any) -> Any:
+        source_arn = self._get_param("SourceArn")
+        limit = int(self._get_param("MaxResults") or 1)
+        found = sorted(
+            (dict(t) for t in _tasks.values() if t["SourceArn"] == source_arn),
+            key=lambda t: t["StartedTimestamp"],
+            reverse=True,
+        )
+        for task in found:
+            if task["Status"] != "RUNNING":
+                task.pop("TaskHandle", None)  # SQS returns the handle of running tasks only
+            if task.get("MaxNumberOfMessagesPerSecond") is None:
+                task.pop("MaxNumberOfMessagesPerSecond", None)
+        return ActionResult({"Results": found[:limit]})
+
+    def cancel_message_move_task(self: Any) -> Any:
+        task = _tasks.get(self._get_param("TaskHandle"))
+        if task is None or task["Status"] != "RUNNING":
+            from moto.sqs.exceptions import InvalidParameterValue
+
+            raise InvalidParameterValue("no running task with that handle")
+        task["Status"] = "CANCELLING"
+        return ActionResult({"ApproximateNumberOfMessagesMoved": task["ApproximateNumberOfMessagesMoved"]})
+
+    responses.SQSResponse.start_message_move_task = start_message_move_task
+    responses.SQSResponse.list_message_move_tasks = list_message_move_tasks
+    responses.SQSResponse.cancel_message_move_task = cancel_message_move_task

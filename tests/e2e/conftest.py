@@ -53,3 +53,42 @@ def role_arn(cloud: LocalCloudClient) -> str:
     iam = cloud.boto3_client("iam")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     return iam.create_role(RoleName="localcloud-test-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+class Deployment:
+    """The local Terraform environment applied to the session's local cloud."""
+
+    def __init__(self, cloud: LocalCloudClient, terraform, outputs: dict, apply_seconds: float) -> None:
+        self.cloud = cloud
+        self.terraform = terraform
+        self.outputs = outputs
+        self.apply_seconds = apply_seconds
+        self._clients: dict[str, object] = {}
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self.cloud.boto3_client(service)
+        return self._clients[service]
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """The local build (incremental: a no-op when dist/ is current)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build.py"), "--target", "local"], check=True, capture_output=True)
+    return ROOT / "dist"
+
+
+@pytest.fixture(scope="session")
+def deployed(cloud: LocalCloudClient, artifacts: Path) -> Deployment:
+    from sluicectl.terraform import Terraform, check_toolchain
+
+    problems = check_toolchain()
+    if problems:
+        pytest.skip("; ".join(problems))
+    terraform = Terraform.local(cloud.endpoint, cloud.home / "terraform", artifacts)  # type: ignore[attr-defined]
+    terraform.init()
+    seconds = terraform.apply()
+    return Deployment(cloud, terraform, terraform.outputs(), seconds)

@@ -131,6 +131,11 @@ resource "aws_lambda_function" "this" {
 
   # The role's permissions and the log group must exist before the first invocation can log or poll.
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+
+  # The hash is the code's identity: a zip at another path with the same hash is not a change.
+  lifecycle {
+    ignore_changes = [filename]
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "sqs" {

@@ -179,3 +179,26 @@ def test_disabled_mapping_stops_polling(cloud, role_arn, unique):
         wait_until(setup.batches, timeout=2, what="no invocation while disabled")
     setup.lam.update_event_source_mapping(UUID=setup.mapping, Enabled=True)
     wait_until(lambda: setup.depth(setup.queue) == 0, timeout=20, what="drained once enabled")
+
+
+def test_message_move_task_redrives_the_dlq_to_its_source_queue(cloud, unique):
+    sqs = cloud.boto3_client("sqs")
+    dlq = sqs.create_queue(QueueName=f"{unique}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    source = sqs.create_queue(
+        QueueName=unique, Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})}
+    )["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(QueueUrl=dlq, MessageBody=f"m{i}", MessageAttributes={"why": {"DataType": "String", "StringValue": "poison"}})
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert handle
+    task = wait_until(
+        lambda: next((t for t in sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"] if t["Status"] == "COMPLETED"), None),
+        timeout=20,
+        what="move task completed",
+    )
+    assert task["ApproximateNumberOfMessagesMoved"] == 3
+    moved = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    assert sorted(m["Body"] for m in moved) == ["m0", "m1", "m2"]
+    assert moved[0]["MessageAttributes"]["why"]["StringValue"] == "poison"
+    assert sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0"

@@ -1,0 +1,118 @@
+# sluice: every target explains itself in `make help`. Nothing is installed outside the repo except caches.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/terraform/cli.tfrc
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+PYTEST_ARGS ?=
+FN ?=
+
+.PHONY: help
+help: ## Show this help: every target and what it does
+	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2} /^## / {printf "\n%s\n", substr($$0, 4)}' $(MAKEFILE_LIST)
+
+## Getting started
+.PHONY: setup
+setup: $(STAMP) ## Create .venv from pinned requirements and check terraform + the provider mirror
+	@$(PY) -c "from sluicectl.terraform import check_toolchain as c; p = c(); [print('✗', x) for x in p]; raise SystemExit(1 if p else 0)"
+	@echo "✓ .venv ready, terraform and the aws provider mirror found"
+
+$(STAMP): requirements/dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+.PHONY: demo
+demo: setup build ## Run pipeline 1 end to end on the local cloud: start it, apply Terraform, push 200 objects, print counts
+	$(PY) -m sluicectl demo
+
+.PHONY: test
+test: setup ## Run every test: unit (moto, build, terraform) and end to end (local cloud + real terraform apply)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+## Building
+.PHONY: build
+build: setup ## Build deterministic function zips + shared layer into dist/ (for the local cloud) with dist/manifest.json
+	$(PY) scripts/build.py --target local
+
+.PHONY: build-aws
+build-aws: setup ## Build for AWS Lambda (manylinux wheels, python3.12, no boto3) into dist/aws/
+	$(PY) scripts/build.py --target aws
+
+## The local cloud
+.PHONY: up
+up: setup ## Start the embedded local cloud (moto + Lambda runtime + event delivery) in the background
+	$(PY) -m localcloud up
+
+.PHONY: down
+down: ## Stop the local cloud (its state and the local Terraform state go with it)
+	-$(PY) -m localcloud down
+
+.PHONY: status
+status: ## Show functions, queues, DLQs and deliveries of the running local cloud
+	$(PY) -m localcloud status
+
+.PHONY: logs
+logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
+	@test -n "$(FN)" || (echo "usage: make logs FN=<function name>"; exit 2)
+	$(PY) -m localcloud logs $(FN)
+
+.PHONY: deploy
+deploy: build ## terraform init + apply of terraform/environments/local onto the running local cloud
+	$(PY) -m sluicectl deploy
+
+## Quality
+.PHONY: test-unit
+test-unit: setup ## Unit tests only (no server): handlers with moto, build, terraform fmt/validate/test
+	$(PY) -m pytest tests/unit -n 2 $(PYTEST_ARGS)
+
+.PHONY: test-e2e
+test-e2e: setup ## End-to-end tests only: a fresh local cloud, real terraform apply, flows counted
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+.PHONY: e2e
+e2e: test-e2e ## Alias of test-e2e (the design card's `make e2e`)
+
+.PHONY: lint
+lint: setup ## ruff on all Python, terraform fmt -check on all HCL
+	$(PY) -m ruff check .
+	terraform fmt -check -recursive terraform
+
+.PHONY: fmt
+fmt: setup ## Format Python (ruff) and Terraform (terraform fmt)
+	$(PY) -m ruff check --fix --quiet . || true
+	terraform fmt -recursive terraform
+
+.PHONY: bench
+bench: setup build ## Run the benchmarks: write bench/results/*.json and print figures and ratios
+	$(PY) -m bench
+
+## LocalStack (needs Docker)
+.PHONY: localstack-up
+localstack-up: ## docker compose up LocalStack (pinned 4.x community image) and wait for its health check
+	docker compose up -d --wait localstack
+
+.PHONY: localstack-deploy
+localstack-deploy: build-aws ## Apply terraform/environments/localstack with tflocal
+	cd terraform/environments/localstack && $(CURDIR)/$(VENV)/bin/tflocal init -input=false && $(CURDIR)/$(VENV)/bin/tflocal apply -input=false -auto-approve
+
+.PHONY: localstack-down
+localstack-down: ## docker compose down LocalStack
+	docker compose down
+
+## Housekeeping
+.PHONY: lock
+lock: ## Re-pin requirements/dev.txt from requirements/dev.in (pip-compile)
+	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links requirements/dev.in -o requirements/dev.txt
+
+.PHONY: clean
+clean: down ## Remove build output, local cloud state and caches (keeps .venv)
+	rm -rf dist .localcloud .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

@@ -1,0 +1,18 @@
+"""Test-session wiring shared by unit and end-to-end tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # End-to-end tests share one local cloud per worker: keep them on one xdist worker (--dist loadgroup), so
+    # unit tests run beside them on the other core instead of a second cloud and a second terraform apply.
+    for item in items:
+        if E2E in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("localcloud"))
