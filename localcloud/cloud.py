@@ -157,8 +157,8 @@ class LocalCloud:
         from moto.sqs.models import sqs_backends
 
         queues = []
-        for account, regions in sqs_backends.items():
-            for region, backend in regions.items():
+        for regions in sqs_backends.values():
+            for backend in regions.values():
                 for name, queue in sorted(backend.queues.items()):
                     queues.append(
                         {

@@ -5,7 +5,9 @@ Everything else goes to moto. Clients: `localcloud.client.LocalCloudClient`, the
 
 from __future__ import annotations
 
+import collections
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -18,6 +20,23 @@ if TYPE_CHECKING:
 PREFIX = "/_localcloud"
 
 
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    """'service.Action' of an AWS request, for the request counts in /_localcloud/status."""
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = match.group(1) if match else "unsigned"
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return f"{service}.{target.rsplit('.', 1)[-1]}"
+    query = environ.get("QUERY_STRING", "")
+    action = re.search(r"(?:^|&)Action=([A-Za-z]+)", query)
+    if action:
+        return f"{service}.{action.group(1)}"
+    return f"{service}.{environ.get('REQUEST_METHOD', '?')}"
+
+
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, default=str, indent=1), status=status, mimetype="application/json")
 
@@ -26,6 +45,7 @@ class ControlApp:
     def __init__(self, cloud: LocalCloud, moto_app: Any) -> None:
         self.cloud = cloud
         self.moto_app = moto_app
+        self.requests: collections.Counter[str] = collections.Counter()
         self.urls = Map(
             [
                 Rule(f"{PREFIX}/health", endpoint="health", methods=["GET"]),
@@ -40,6 +60,7 @@ class ControlApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if not environ.get("PATH_INFO", "").startswith(PREFIX):
+            self.requests[_operation(environ)] += 1
             return self.moto_app(environ, start_response)
         request = Request(environ)
         try:
@@ -55,7 +76,7 @@ class ControlApp:
         return _json(self.cloud.health())
 
     def on_status(self, request: Request) -> Response:
-        return _json(self.cloud.status())
+        return _json({**self.cloud.status(), "requests": dict(self.requests.most_common())})
 
     def on_clock(self, request: Request) -> Response:
         if request.method == "POST":

@@ -97,17 +97,11 @@ def demo(
     started = time.monotonic()
     ingest.upload(s3, outputs_["landing_bucket_name"], run.samples)
     console.print(f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
-    counts = ingest.Counts()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("objects ended (processed or failed)", total=len(run.samples))
-        delay = 0.1
-        while time.monotonic() - started < timeout:
-            counts = ingest.count(client.boto3_client, outputs_, run)
-            progress.update(task, completed=counts.accounted)
-            if counts.accounted >= len(run.samples):
-                break
-            time.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+        counts = ingest.wait_accounted(
+            client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted)
+        )
     elapsed = time.monotonic() - started
     _print_counts(counts, run, elapsed, client)
     expected_ok = counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -147,6 +148,39 @@ def peek(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
             Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(handles[start : start + 10])],
         )
     return list(messages.values())
+
+
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def wait_accounted(
+    clients: Callable[[str], Any],
+    outputs: dict[str, Any],
+    run: Run,
+    timeout: float,
+    on_progress: Callable[[Counts], None] | None = None,
+) -> Counts:
+    """Wait until every object of `run` is processed or failed (or `timeout`); return the final counts.
+
+    While the queue still holds messages only its depth is read (one cheap call); the full count (a table
+    scan, a bucket listing, a query) runs when the queue looks drained, so waiting does not slow the pipeline.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        expired = time.monotonic() > deadline
+        if expired or queue_depth(clients("sqs"), outputs["ingest_queue_url"]) == 0:
+            counts = count(clients, outputs, run)
+            if on_progress:
+                on_progress(counts)
+            if expired or counts.accounted >= len(run.samples):
+                return counts
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
 
 
 def dlq_keys(sqs: Any, dlq_url: str, prefix: str) -> list[str]:

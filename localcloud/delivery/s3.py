@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from urllib.parse import quote_plus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
 
 from ..clock import CLOCK, iso_now
 

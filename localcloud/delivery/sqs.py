@@ -16,6 +16,7 @@ does (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import threading
@@ -226,10 +227,8 @@ class _Poller(Worker):
         kept = []
         for record in records:
             candidate = dict(record)
-            try:
+            with contextlib.suppress(ValueError):
                 candidate["body"] = json.loads(record["body"])
-            except ValueError:
-                pass
             if any(p.matches_event(candidate) for p in patterns):  # type: ignore[arg-type]
                 kept.append(record)
             else:
@@ -253,8 +252,8 @@ class SqsDelivery(Delivery):
         from moto.awslambda.models import lambda_backends
 
         found = {}
-        for account, regions in lambda_backends.items():
-            for region, backend in regions.items():
+        for regions in lambda_backends.values():
+            for backend in regions.values():
                 for uuid, mapping in list(backend._event_source_mappings.items()):
                     if ":sqs:" in mapping.event_source_arn:
                         found[uuid] = mapping

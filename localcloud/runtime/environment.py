@@ -11,6 +11,7 @@ environment, exactly as on AWS; a cold start is the process start plus the handl
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -81,7 +82,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _RuntimeApiServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: the function log is the log
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _body(self) -> bytes:
@@ -246,10 +247,8 @@ class ExecutionEnvironment:
         self._dead = True
         self._inbox.put(None)
         if self._process and self._process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._process.wait(timeout=5)
         self._server.shutdown()
         self._server.server_close()

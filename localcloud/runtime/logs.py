@@ -8,6 +8,7 @@ Listeners (e.g. the EMF metric extractor) get every line too.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,10 +61,8 @@ class LogStore:
             # moto's logs backend is not thread-safe ("to be thread safe this would need a lock"): this is it.
             self._to_cloudwatch(line)
         for listener in self._listeners:
-            try:
+            with contextlib.suppress(Exception):  # a broken listener must never break a function's logging
                 listener(line)
-            except Exception:  # a broken listener must never break a function's logging
-                pass
 
     def tail(self, function_name: str, lines: int = 100) -> list[LogLine]:
         with self._lock:

@@ -228,12 +228,11 @@ module "ingest_processor" {
   reserved_concurrent_executions = var.ingest_reserved_concurrency
 
   environment_variables = {
-    RESULTS_TABLE     = module.ingest_results_table.name
-    OUTPUT_BUCKET     = module.output_bucket.name
-    FAILURES_TABLE    = module.failures_table.name
-    IDEMPOTENCY_TABLE = module.idempotency_table.name
-    DLQ_URL           = module.ingest_queue.dlq_url
-    MAX_OBJECT_BYTES  = tostring(var.ingest_max_object_bytes)
+    RESULTS_TABLE    = module.ingest_results_table.name
+    OUTPUT_BUCKET    = module.output_bucket.name
+    FAILURES_TABLE   = module.failures_table.name
+    DLQ_URL          = module.ingest_queue.dlq_url
+    MAX_OBJECT_BYTES = tostring(var.ingest_max_object_bytes)
   }
 
   sqs_event_sources = {
@@ -274,11 +273,6 @@ module "ingest_processor" {
       sid       = "RecordFailures"
       actions   = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
       resources = [module.failures_table.arn]
-    },
-    {
-      sid       = "Idempotency"
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-      resources = [module.idempotency_table.arn]
     },
     {
       # Permanent failures are dead-lettered directly, never retried.

@@ -19,12 +19,9 @@ pytestmark = pytest.mark.e2e
 
 def run_until_accounted(deployed, run: ingest.Run, timeout: float = 120) -> ingest.Counts:
     ingest.upload(deployed.client("s3"), deployed.outputs["landing_bucket_name"], run.samples)
-    return wait_until(
-        lambda: (c := ingest.count(deployed.client, deployed.outputs, run)).accounted >= len(run.samples) and c,
-        timeout=timeout,
-        what=f"all {len(run.samples)} objects of run {run.run_id} processed or failed",
-        describe=lambda: ingest.count(deployed.client, deployed.outputs, run).as_dict(),
-    )
+    counts = ingest.wait_accounted(deployed.client, deployed.outputs, run, timeout=timeout)
+    assert counts.accounted == len(run.samples), f"run {run.run_id} not accounted for: {counts.as_dict()}"
+    return counts
 
 
 def test_200_objects_with_10_percent_malformed_all_accounted_for(deployed):

@@ -98,6 +98,29 @@ def test_a_record_without_dlq_message_id_is_completed(resources: Clients, record
     assert item["dlq_message_id"] == {"S": outcome.dlq_message_id}
 
 
+def test_a_concurrent_duplicate_does_not_dead_letter_twice(resources: Clients, recorder: FailureRecorder) -> None:
+    # Another delivery (message m-1) created the record and is sending to the DLQ right now.
+    resources.dynamodb.put_item(
+        TableName=FAILURES_TABLE,
+        Item={
+            "pipeline": {"S": "ingest"},
+            "item_id": {"S": "b/k#e"},
+            "error_code": {"S": "invalid_json"},
+            "message_id": {"S": "m-1"},
+        },
+    )
+    outcome = recorder.dead_letter(
+        error=InvalidJson("bad"), item_id="b/k#e", source="s3://b/k", body="{", message_id="m-2"
+    )
+    assert outcome.already_dead_lettered
+    assert dlq_messages(resources) == []
+    # The owner's own retry (same message id, e.g. after a crash before the send) does send.
+    retry = recorder.dead_letter(
+        error=InvalidJson("bad"), item_id="b/k#e", source="s3://b/k", body="{", message_id="m-1"
+    )
+    assert not retry.already_dead_lettered and len(dlq_messages(resources)) == 1
+
+
 def test_a_redriven_message_that_fails_again_goes_back_to_the_dlq(
     resources: Clients, recorder: FailureRecorder
 ) -> None:

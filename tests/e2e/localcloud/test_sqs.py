@@ -131,12 +131,12 @@ def test_reported_item_failures_are_retried_then_dead_lettered(cloud, role_arn, 
         return sum("poison-1" in b["bodies"] for b in seen)
 
     for attempt in (1, 2, 3):
-        wait_until(lambda: attempts() >= attempt, timeout=20, what=f"delivery attempt {attempt}")
+        wait_until(lambda n=attempt: attempts() >= n, timeout=20, what=f"delivery attempt {attempt}")
         cloud.advance_clock(31)  # the failed messages stay invisible for 30 s: skip the wait
     wait_until(lambda: setup.depth(setup.dlq) == 2, timeout=20, what="two messages in the DLQ", describe=lambda: setup.depth(setup.queue))
     assert setup.dlq_bodies() == ["poison-1", "poison-2"]
     assert setup.depth(setup.queue) == 0
-    poison_counts = [c for b in seen for body, c in zip(b["bodies"], b["counts"]) if body == "poison-1"]
+    poison_counts = [c for b in seen for body, c in zip(b["bodies"], b["counts"], strict=True) if body == "poison-1"]
     assert poison_counts == ["1", "2", "3"]  # received maxReceiveCount times, then moved on the 4th receive
     ok_deliveries = [body for b in seen for body in b["bodies"] if body.startswith("ok")]
     assert sorted(ok_deliveries) == ["ok-1", "ok-2"]  # successes were deleted after the first batch

@@ -9,6 +9,8 @@ input (e.g. ``<bucket>/<key>#<etag>`` for an S3 object version) with ``error_cod
 
 1. put the failure item if it does not exist (conditional);
 2. if it exists and already has a ``dlq_message_id`` the input was dead-lettered before: do nothing again.
+   If it exists without one and was created for another SQS message, a concurrent duplicate delivery is
+   dead-lettering it right now: do nothing either (the same message retried after a crash does send).
    One exception: a message that carries our ``sluice-error-code`` attribute was dead-lettered by us and then
    redriven by an operator; if it still fails it goes back to the DLQ (``attempts`` + 1) instead of vanishing;
 3. send the original body to the DLQ with ``sluice-*`` message attributes;
@@ -115,13 +117,15 @@ class FailureRecorder:
             "attempts": {"N": str(max(int(attempts), 1))},
         }
         existing = self._put_if_absent(item)
-        if existing is not None and "dlq_message_id" in existing and not redriven:
-            return DeadLetterOutcome(
-                item_id=item_id,
-                error_code=error.code,
-                dlq_message_id=existing["dlq_message_id"]["S"],
-                already_dead_lettered=True,
-            )
+        if existing is not None and not redriven:
+            owner = existing.get("message_id", {}).get("S")
+            if "dlq_message_id" in existing or (owner is not None and owner != message_id):
+                return DeadLetterOutcome(
+                    item_id=item_id,
+                    error_code=error.code,
+                    dlq_message_id=existing.get("dlq_message_id", {}).get("S"),
+                    already_dead_lettered=True,
+                )
 
         sent = self._sqs.send_message(
             QueueUrl=self.dlq_url,

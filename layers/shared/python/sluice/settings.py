@@ -78,8 +78,9 @@ class BaseSettings:
     environment: str = env("SLUICE_ENV")
     service_name: str = env("POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = env("POWERTOOLS_METRICS_NAMESPACE")
-    idempotency_table: str = env("IDEMPOTENCY_TABLE")
     failures_table: str = env("FAILURES_TABLE")
+    # Only functions that use Powertools idempotency (sluice.idempotency) get the table, and its permissions.
+    idempotency_table: str | None = env("IDEMPOTENCY_TABLE", default=None)
 
 
 def read_settings(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
