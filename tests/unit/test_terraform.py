@@ -36,6 +36,13 @@ PROVIDER = ("registry.terraform.io", "hashicorp", "aws", "5.100.0")
 TIMEOUT_SECONDS = 600
 
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
+
+
+def blocks(config: Path, kind: str) -> list:
+    """Every `kind` block ("variable", "output") of a configuration: variables*.tf / outputs*.tf, so a module
+    may keep each part (e.g. each pipeline of the stack) in files of its own."""
+    stem = {"variable": "variables", "output": "outputs"}[kind]
+    return [b for path in sorted(config.glob(f"{stem}*.tf")) for b in parse_blocks(path.read_text(), kind)]
 DOCS_BEGIN, DOCS_END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 
@@ -229,21 +236,21 @@ def test_versions_pinned(versions: Path) -> None:
 
 @pytest.mark.parametrize("config", [*MODULES, TF_ROOT / "stack", *ENVIRONMENTS], ids=_rel)
 def test_variables_are_typed_and_described(config: Path) -> None:
-    for var in parse_blocks((config / "variables.tf").read_text(), "variable"):
+    for var in blocks(config, "variable"):
         assert var.attributes.get("type"), f"{_rel(config)}: variable {var.name} has no type"
         assert var.description, f"{_rel(config)}: variable {var.name} has no description"
 
 
 @pytest.mark.parametrize("config", [*MODULES, TF_ROOT / "stack"], ids=_rel)
 def test_outputs_are_described(config: Path) -> None:
-    for output in parse_blocks((config / "outputs.tf").read_text(), "output"):
+    for output in blocks(config, "output"):
         assert output.description, f"{_rel(config)}: output {output.name} has no description"
 
 
 def test_environments_reexport_every_stack_output() -> None:
-    stack_outputs = {o.name for o in parse_blocks((TF_ROOT / "stack" / "outputs.tf").read_text(), "output")}
+    stack_outputs = {o.name for o in blocks(TF_ROOT / "stack", "output")}
     for env in ENVIRONMENTS:
-        outputs = {o.name: o for o in parse_blocks((env / "outputs.tf").read_text(), "output")}
+        outputs = {o.name: o for o in blocks(env, "output")}
         assert set(outputs) == stack_outputs, f"{_rel(env)}/outputs.tf differs from the stack's outputs"
         for name, output in outputs.items():
             assert output.attributes["value"] == f"module.stack.{name}", f"{_rel(env)}: output {name}"
@@ -435,8 +442,8 @@ def _code_cell(expression: str) -> str:
 
 
 def render_docs(config: Path) -> str:
-    variables = parse_blocks((config / "variables.tf").read_text(), "variable")
-    outputs = parse_blocks((config / "outputs.tf").read_text(), "output")
+    variables = blocks(config, "variable")
+    outputs = blocks(config, "output")
     lines = ["## Inputs", "", "| Name | Description | Type | Default | Required |", "|---|---|---|---|:---:|"]
     for var in sorted(variables, key=lambda v: ("default" in v.attributes, v.name)):
         default = var.attributes.get("default")
