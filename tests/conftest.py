@@ -9,6 +9,7 @@ import pytest
 E2E = Path(__file__).parent / "e2e"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # End-to-end tests share one local cloud per worker: keep them on one xdist worker (--dist loadgroup), so
     # unit tests run beside them on the other core instead of a second cloud and a second terraform apply.
