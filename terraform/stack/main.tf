@@ -150,3 +150,10 @@ module "output_bucket" {
   force_destroy                      = var.force_destroy_buckets
   tags                               = local.tags
 }
+
+# The domain event bus: the typed events pipelines publish to each other (routed records, completions, alerts,
+# model promotions). AWS services publish to the default bus; our own events go here.
+resource "aws_cloudwatch_event_bus" "domain" {
+  name = "${local.prefix}-domain"
+  tags = local.tags
+}

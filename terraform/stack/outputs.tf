@@ -58,6 +58,16 @@ output "failures_table_name" {
   value       = module.failures_table.name
 }
 
+output "domain_bus_name" {
+  description = "The domain event bus (typed events the pipelines publish)."
+  value       = aws_cloudwatch_event_bus.domain.name
+}
+
+output "domain_bus_arn" {
+  description = "ARN of the domain event bus."
+  value       = aws_cloudwatch_event_bus.domain.arn
+}
+
 output "function_names" {
   description = "All function names by function package name (functions/<name>)."
   value       = { ingest_processor = module.ingest_processor.function_name }

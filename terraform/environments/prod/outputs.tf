@@ -149,3 +149,13 @@ output "pipelines" {
   description = "Structured description of every pipeline (trigger, queue, functions, tables, output), for scripts that discover resources."
   value       = module.stack.pipelines
 }
+
+output "domain_bus_name" {
+  description = "The domain event bus (typed events the pipelines publish)."
+  value       = module.stack.domain_bus_name
+}
+
+output "domain_bus_arn" {
+  description = "ARN of the domain event bus."
+  value       = module.stack.domain_bus_arn
+}
