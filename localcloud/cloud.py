@@ -92,6 +92,7 @@ class LocalCloud:
             numthreads=self.config.server_threads,
             request_queue_size=256,  # listen backlog: terraform opens ~40 connections at once (default 5)
             timeout=120,  # idle keep-alive longer than Go's 90 s, so clients close first and never reuse a dead one
+            accepted_queue_timeout=60,  # under CPU contention a connection may wait for a worker; never drop it at 10 s
         )
         self._server.keep_alive_conn_limit = 4096  # default 10: excess idle connections were closed under clients
         self._server.prepare()  # binds now, so a port in use fails here and not in a thread

@@ -53,7 +53,7 @@ class Config:
     # Attempts EventBridge makes to deliver to a target before the target's DLQ (AWS: 185 over 24 h).
     event_delivery_attempts: int = 3
     # HTTP worker threads; a long-polling ReceiveMessage holds one for up to 20 s.
-    server_threads: int = 32
+    server_threads: int = 64
 
     @property
     def endpoint(self) -> str:
@@ -88,7 +88,7 @@ class Config:
             "sqs_pollers_per_mapping": _env_int("LOCALCLOUD_SQS_POLLERS", 2),
             "async_retry_delays": _env_floats("LOCALCLOUD_ASYNC_RETRY_DELAYS", (1.0, 2.0)),
             "event_delivery_attempts": _env_int("LOCALCLOUD_EVENT_DELIVERY_ATTEMPTS", 3),
-            "server_threads": _env_int("LOCALCLOUD_SERVER_THREADS", 32),
+            "server_threads": _env_int("LOCALCLOUD_SERVER_THREADS", 64),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["home"], str):

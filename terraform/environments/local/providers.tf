@@ -14,8 +14,10 @@ provider "aws" {
   skip_requesting_account_id  = true
   s3_use_path_style           = true
 
-  # The emulator answers 500 for calls it does not implement; the provider would retry those for minutes.
-  max_retries = 1
+  # A few retries, not the default 25: the local cloud implements every call the stack makes, so a retry only
+  # covers a transient loopback error (seen under CPU contention while tests run beside the apply); an
+  # unimplemented call (HTTP 500) still fails within seconds instead of being retried for minutes.
+  max_retries = 3
 
   # Canonical endpoint keys of provider 5.100 (no separate key exists for DynamoDB Streams; sfn = Step Functions,
   # events = EventBridge, logs = CloudWatch Logs).
