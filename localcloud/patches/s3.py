@@ -1,10 +1,13 @@
 """S3: GetBucketNotificationConfiguration returns the EventBridgeConfiguration it was given (moto omits it, so
 `terraform plan` always wants to re-enable EventBridge notifications), and PutObject/CopyObject send no
 "Object Tags Added" event (moto tags every new object through the API that notifies, so every upload produced
-two events where S3 sends one)."""
+two events where S3 sends one), and PutBucketLogging accepts a target bucket whose policy also holds statements
+with `"Principal": "*"` (moto reads every statement's Principal as a map and fails with a 500 on the TLS-only
+deny every bucket of ours carries)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -70,3 +73,27 @@ def install() -> None:
     notifications.send_event = send_event
     responses.S3Response.put_object_tagging = response_put_object_tagging
     models.S3Backend.put_object_tagging = backend_put_object_tagging
+
+    def log_permissions_enabled_policy(target_bucket: Any, target_prefix: Any) -> bool:
+        # moto's own check, minus its crash: statements whose Principal is not a map can't grant the service.
+        if not target_bucket.policy:
+            return False
+        policy = target_bucket.policy
+        document = json.loads(policy.decode() if isinstance(policy, bytes) else policy)
+        arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+        granting = {arn, f"{arn}/*", f"{arn}/{target_prefix or ''}*"}
+        for stmt in document.get("Statement", []):
+            principal = stmt.get("Principal")
+            actions = stmt.get("Action", [])
+            resources = stmt.get("Resource", [])
+            if (
+                isinstance(principal, dict)
+                and principal.get("Service") == models.LOGGING_SERVICE_PRINCIPAL
+                and stmt.get("Effect") == "Allow"
+                and "s3:PutObject" in ([actions] if isinstance(actions, str) else actions)
+                and granting & set([resources] if isinstance(resources, str) else resources)
+            ):
+                return True
+        return False
+
+    models.FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)

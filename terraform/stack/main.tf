@@ -129,6 +129,17 @@ module "failures_table" {
   tags                   = local.tags
 }
 
+# S3 server access logs of every bucket (an audit trail of who read and wrote what).
+module "access_logs" {
+  source = "../modules/log_bucket"
+
+  name               = "${local.prefix}-${local.account_id}-access-logs"
+  account_id         = local.account_id
+  source_bucket_arns = ["arn:${local.partition}:s3:::${local.prefix}-${local.account_id}-*"]
+  force_destroy      = var.force_destroy_buckets
+  tags               = local.tags
+}
+
 module "landing_bucket" {
   source = "../modules/bucket"
 
@@ -137,6 +148,8 @@ module "landing_bucket" {
   eventbridge_notifications = true
   expiration_days           = var.landing_expiration_days
   force_destroy             = var.force_destroy_buckets
+  access_logging            = true
+  access_log_bucket         = module.access_logs.name
   tags                      = local.tags
 }
 
@@ -148,6 +161,8 @@ module "output_bucket" {
   versioning_enabled                 = true
   noncurrent_version_expiration_days = var.output_noncurrent_version_expiration_days
   force_destroy                      = var.force_destroy_buckets
+  access_logging                     = true
+  access_log_bucket                  = module.access_logs.name
   tags                               = local.tags
 }
 

@@ -58,6 +58,11 @@ output "failures_table_name" {
   value       = module.failures_table.name
 }
 
+output "access_log_bucket_name" {
+  description = "Bucket receiving the S3 server access logs of every other bucket."
+  value       = module.access_logs.name
+}
+
 output "domain_bus_name" {
   description = "The domain event bus (typed events the pipelines publish)."
   value       = aws_cloudwatch_event_bus.domain.name

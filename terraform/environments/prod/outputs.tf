@@ -159,3 +159,8 @@ output "domain_bus_arn" {
   description = "ARN of the domain event bus."
   value       = module.stack.domain_bus_arn
 }
+
+output "access_log_bucket_name" {
+  description = "Bucket receiving the S3 server access logs of every other bucket."
+  value       = module.stack.access_log_bucket_name
+}

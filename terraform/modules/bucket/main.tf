@@ -1,4 +1,6 @@
 resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_144:Inputs and outputs are reproducible from their sources; cross-region replication is a per-deployment DR decision with its own cost.
+  #checkov:skip=CKV2_AWS_62:Event notifications are enabled (to EventBridge) on the buckets whose objects drive a pipeline, not on every bucket.
   bucket        = var.name
   force_destroy = var.force_destroy
   tags          = var.tags
@@ -105,4 +107,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   # Lifecycle rules apply to versions, so the versioning state must exist first.
   depends_on = [aws_s3_bucket_versioning.this]
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  count = var.access_logging ? 1 : 0
+
+  bucket        = aws_s3_bucket.this.id
+  target_bucket = var.access_log_bucket
+  target_prefix = "${var.name}/"
 }

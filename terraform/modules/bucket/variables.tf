@@ -68,3 +68,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "access_logging" {
+  description = "Deliver S3 server access logs to access_log_bucket (a separate flag: count must be known at plan time, the log bucket's name may not be)."
+  type        = bool
+  default     = false
+}
+
+variable "access_log_bucket" {
+  description = "Bucket receiving this bucket's S3 server access logs (modules/log_bucket), when access_logging is on."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || try(length(var.access_log_bucket) > 0, true)
+    error_message = "access_log_bucket must be a bucket name."
+  }
+}

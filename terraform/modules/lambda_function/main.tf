@@ -49,6 +49,13 @@ locals {
         Condition = { StringLike = { "kms:ViaService" = "sqs.*.${data.aws_partition.current.dns_suffix}" } }
       },
     ] : s if length(local.event_source_queue_arns) > 0],
+    [for arn in compact([var.dead_letter_target_arn]) : {
+      # Lambda sends events that asynchronous invocations failed to process with the function's own role.
+      Sid      = "SendToDeadLetterTarget"
+      Effect   = "Allow"
+      Action   = [startswith(arn, "arn:${data.aws_partition.current.partition}:sns:") ? "sns:Publish" : "sqs:SendMessage"]
+      Resource = [arn]
+    }],
   )
 
   custom_statements = [
@@ -106,6 +113,9 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:No private resource to reach: every dependency is an AWS API. A VPC would add NAT cost and ENI cold starts for nothing.
+  #checkov:skip=CKV_AWS_272:Artifacts are deterministic and pinned by sha256 from the build manifest (source_code_hash); AWS Signer is a per-organisation choice (code_signing_config_arn).
+  #checkov:skip=CKV_AWS_116:Functions fed by event source mappings keep failed records on the source's DLQ (SQS redrive, on-failure destinations); asynchronously invoked functions set dead_letter_target_arn.
   function_name                  = var.name
   description                    = var.description
   role                           = aws_iam_role.this.arn
@@ -118,6 +128,16 @@ resource "aws_lambda_function" "this" {
   timeout                        = var.timeout
   layers                         = var.layers
   reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
+  # Environment variables encrypted at rest with the environment key, not the AWS-managed one.
+  kms_key_arn             = var.kms_key_arn
+  code_signing_config_arn = var.code_signing_config_arn
+
+  dynamic "dead_letter_config" {
+    for_each = var.dead_letter_target_arn == null ? [] : [var.dead_letter_target_arn]
+    content {
+      target_arn = dead_letter_config.value
+    }
+  }
 
   environment {
     variables = merge(var.environment_variables, local.standard_environment)

@@ -121,11 +121,11 @@ variable "environment_variables" {
   default     = {}
 
   validation {
-    condition = alltrue([
-      for k in keys(var.environment_variables) :
-      !contains(["SLUICE_ENV", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"], k)
-      && !startswith(k, "AWS_") && can(regex("^[a-zA-Z][a-zA-Z0-9_]*$", k))
-    ])
+    # One line per test (checkov's HCL parser rejects an operator at the start of a line inside a for).
+    condition = alltrue(concat(
+      [for k in keys(var.environment_variables) : !contains(["SLUICE_ENV", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"], k)],
+      [for k in keys(var.environment_variables) : !startswith(k, "AWS_") && can(regex("^[a-zA-Z][a-zA-Z0-9_]*$", k))],
+    ))
     error_message = "environment variable names must be [a-zA-Z][a-zA-Z0-9_]*, not start with AWS_ (reserved by Lambda), and not be one of the standard variables the module sets."
   }
 }
@@ -309,4 +309,16 @@ variable "tags" {
   description = "Tags for the function, role, log group and alarms."
   type        = map(string)
   default     = {}
+}
+
+variable "dead_letter_target_arn" {
+  description = "SQS queue or SNS topic for events that asynchronous invocations (S3, SNS, EventBridge targets) fail to process after their retries; null for functions fed by event source mappings (their DLQ is the source's)."
+  type        = string
+  default     = null
+}
+
+variable "code_signing_config_arn" {
+  description = "AWS Signer code signing configuration to enforce on deployments; null = none."
+  type        = string
+  default     = null
 }

@@ -216,3 +216,31 @@ def test_control_api_health_clock_and_status(cloud):
     assert after == before + 120
     status = cloud.status()
     assert {"functions", "queues", "deliveries", "quiescent"} <= status.keys()
+
+
+def test_s3_access_logging_needs_a_policy_grant_next_to_a_tls_only_deny(clients, unique):
+    s3 = clients["s3"]
+    source, target = f"{unique}-src", f"{unique}-logs"
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=target)
+    deny = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{target}", f"arn:aws:s3:::{target}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    grant = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{target}/*",
+    }
+    status = {"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": f"{source}/"}}
+    s3.put_bucket_policy(Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    with pytest.raises(s3.exceptions.ClientError, match="InvalidTargetBucketForLogging"):
+        s3.put_bucket_logging(Bucket=source, BucketLoggingStatus=status)
+    s3.put_bucket_policy(Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny, grant]}))
+    s3.put_bucket_logging(Bucket=source, BucketLoggingStatus=status)
+    assert s3.get_bucket_logging(Bucket=source)["LoggingEnabled"]["TargetBucket"] == target

@@ -61,14 +61,15 @@ module "queue" {
 module "function" {
   source = "../.."
 
-  name         = "sluice-example-worker"
-  service_name = "worker"
-  environment  = "example"
-  handler      = "ingest_processor.handler.handler"
-  package_path = abspath("${var.artifacts_dir}/${local.artifact.path}")
-  package_hash = local.artifact.sha256_base64
-  timeout      = 30
-  kms_key_arn  = module.kms_key.key_arn
+  name               = "sluice-example-worker"
+  service_name       = "worker"
+  environment        = "example"
+  handler            = "ingest_processor.handler.handler"
+  package_path       = abspath("${var.artifacts_dir}/${local.artifact.path}")
+  package_hash       = local.artifact.sha256_base64
+  timeout            = 30
+  kms_key_arn        = module.kms_key.key_arn
+  log_retention_days = 365
 
   environment_variables = {
     DLQ_URL = module.queue.dlq_url
