@@ -85,6 +85,19 @@ lint: setup ## ruff on all Python, terraform fmt -check on all HCL
 	$(PY) -m ruff check .
 	terraform fmt -check -recursive terraform
 
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.txt 2>/dev/null | cut -d' ' -f1)
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+.PHONY: security
+security: $(CHECKOV_STAMP) ## checkov on all Terraform (own venv in .tools/); fails on any finding not skipped with a reason
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --skip-download --quiet --compact
+
 .PHONY: fmt
 fmt: setup ## Format Python (ruff) and Terraform (terraform fmt)
 	$(PY) -m ruff check --fix --quiet . || true
@@ -109,8 +122,9 @@ localstack-down: ## docker compose down LocalStack
 
 ## Housekeeping
 .PHONY: lock
-lock: ## Re-pin requirements/dev.txt from requirements/dev.in (pip-compile)
+lock: ## Re-pin requirements/*.txt from requirements/*.in (pip-compile)
 	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links requirements/dev.in -o requirements/dev.txt
+	$(PY) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links requirements/checkov.in -o requirements/checkov.txt
 
 .PHONY: clean
 clean: down ## Remove build output, local cloud state and caches (keeps .venv)
