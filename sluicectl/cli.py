@@ -2,6 +2,8 @@
 
     sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
     sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
+    sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
+    sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
     sluicectl outputs                the deployed environment's Terraform outputs
 """
 
@@ -22,7 +24,7 @@ from rich.table import Table
 from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
-from . import ingest
+from . import ingest, routing
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
@@ -144,6 +146,82 @@ def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client
                 f"{row['source']} → {row['function']}", str(row["messages"]), str(row["batches"]), f"{row['item_failures']} items, {row['function_errors']} errors"
             )
     console.print(deliveries)
+
+
+@app.command()
+def route(
+    records: Annotated[int, typer.Option(help="Records to submit.")] = 300,
+    unroutable: Annotated[float, typer.Option(help="Share of unknown or malformed records (0..1).")] = 0.2,
+    seed: Annotated[int | None, typer.Option(help="Sample seed (default: random per run).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every record to end.")] = 180.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Pipeline 2: submit mixed records (half as Record Submitted events, half in records files) and print where
+    every one ended: its type's processor, or the unroutable queue with the reason."""
+    client, outputs_ = deploy_local(artifacts, start=True)
+    run = routing.RecordRun.new(records, unroutable, seed)
+    by_event = [s for s in run.samples if not s.file_only][::2]
+    by_file = [s for s in run.samples if s not in by_event]
+    started = time.monotonic()
+    calls = routing.submit_events(client.boto3_client("events"), outputs_["domain_bus_name"], by_event)
+    keys = routing.upload_files(client.boto3_client("s3"), outputs_["landing_bucket_name"], run, by_file)
+    console.print(f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("records ended (processed or unroutable)", total=len(run.samples))
+        counts = routing.wait_routed(client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted))
+    elapsed = time.monotonic() - started
+    expected = run.expected_counts()
+    table = Table(title=f"routing run {run.run_id} · {elapsed:.1f} s")
+    for column, justify in (("where", "left"), ("count", "right"), ("expected", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    rows = [(f"{t} processor", counts.by_type[t], expected[t]) for t in routing.TYPES]
+    rows += [(f"unroutable: {reason}", counts.reasons[reason], n) for reason, n in sorted(run.expected_reasons().items())]
+    rows += [("misrouted", counts.misrouted, 0), ("lost", counts.lost, 0)]
+    for where, value, want in rows:
+        table.add_row(where, str(value), str(want), style=None if value == want else "red")
+    console.print(table)
+    ok = counts.lost == 0 and counts.misrouted == 0 and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
+    ok = ok and counts.reasons == run.expected_reasons()
+    if not ok:
+        console.print("[red]the pipeline did not account for every record as expected[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost")
+
+
+@app.command()
+def fanout(
+    objects: Annotated[int, typer.Option(help="Objects to upload under uploads/.")] = 12,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every completion.")] = 120.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Pipeline 2's S3 fan-out: upload objects, then wait on the completions queue (no polling of the workers)
+    until every upload has been processed by every consumer."""
+    client, outputs_ = deploy_local(artifacts, start=True)
+    run = routing.UploadRun.new(objects)
+    started = time.monotonic()
+    routing.upload_objects(client.boto3_client("s3"), outputs_["landing_bucket_name"], run.uploads)
+    console.print(f"uploaded {objects} objects under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
+    completions: dict = {}
+    deadline = started + timeout
+    sqs = client.boto3_client("sqs")
+    while len(completions) < objects and time.monotonic() < deadline:
+        routing.receive_completions(sqs, outputs_["completions_queue_url"], run, completions, wait=5)
+    table = Table(title=f"fan-out run {run.run_id} · {time.monotonic() - started:.1f} s")
+    for column in ("object", *sorted(outputs_["fanout_consumers"])):
+        table.add_column(column)
+    for key, detail in sorted(completions.items()):
+        consumers = detail["consumers"]
+        cells = {
+            "metadata": lambda r: r.get("format", r.get("status")),
+            "checksum": lambda r: f"{r.get('verdict', r.get('status'))} {str(r.get('sha256', ''))[:12]}",
+            "preview": lambda r: r.get("preview_key", r.get("status")),
+        }
+        table.add_row(key.removeprefix(run.prefix), *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])))
+    console.print(table)
+    if len(completions) != objects:
+        console.print(f"[red]{objects - len(completions)} uploads did not complete[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ every upload completed[/]: {objects} completions read from the client's queue")
 
 
 def main() -> None:

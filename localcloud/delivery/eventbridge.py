@@ -4,6 +4,7 @@ the bus and deliver to its targets with input transformation, retries and the ta
 moto's own delivery raises NotImplementedError for Lambda, Step Functions and SNS targets (turning PutEvents
 into a 500), stamps events with a float `time` and a constant `id`, and swallows delivery errors. Here delivery
 is asynchronous like AWS's: PutEvents answers at once with event ids, and failures are counted and visible.
+Rules match with localcloud.patterns (AWS's pattern semantics, arrays of objects included), not moto's matcher.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import patterns
 from ..clock import iso_now
 from . import targets
 from .base import Delivery, Worker
@@ -227,10 +229,14 @@ class EventsDelivery(Delivery):
         except Exception:
             return
         for rule in list(bus.rules.values()):
-            if rule.state != "ENABLED" or rule.event_pattern is None or not rule.event_pattern.get_pattern():
+            raw_pattern = rule.event_pattern.dump() if rule.event_pattern is not None else None
+            if rule.state != "ENABLED" or not raw_pattern:
                 continue  # disabled, or a schedule rule (no pattern)
-            if not rule.event_pattern.matches_event(event):
-                continue
+            try:
+                if not patterns.compile(raw_pattern).matches(event):
+                    continue
+            except patterns.PatternError:
+                continue  # refused at PutRule; only a rule created around the API could get here
             stats = self.stats[rule.arn]
             stats.matched += 1
             for target in list(rule.targets):

@@ -9,7 +9,8 @@ does (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
 - success deletes the batch; a function error deletes nothing (all messages come back after the visibility
   timeout); with ReportBatchItemFailures only the listed items stay, and an invalid response fails the batch;
 - the queue's redrive policy moves a message to its DLQ once its receive count reaches maxReceiveCount;
-- FilterCriteria: messages that match no filter are deleted without invoking the function;
+- FilterCriteria: messages that match no filter are deleted without invoking the function (patterns matched
+  by localcloud.patterns, with EventBridge's semantics; a JSON body is matched as an object);
 - ScalingConfig.MaximumConcurrency caps the concurrent batches per mapping.
 """
 
@@ -24,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import patterns
 from ..clock import CLOCK
 from ..runtime.service import Throttled
 from .base import Delivery, Worker
@@ -221,15 +223,21 @@ class _Poller(Worker):
         filters = ((self.mapping.filter_criteria or {}).get("Filters")) or []
         if not filters:
             return records
-        from moto.events.models import EventPattern
-
-        patterns = [EventPattern.load(f["Pattern"]) for f in filters if f.get("Pattern")]
+        compiled = []
+        for item in filters:
+            if not item.get("Pattern"):
+                continue
+            try:
+                compiled.append(patterns.compile(item["Pattern"]))
+            except patterns.PatternError as exc:  # refused at CreateEventSourceMapping: never drop messages over it
+                stats.last_error = f"invalid filter pattern: {exc.reason}"
+                return records
         kept = []
         for record in records:
             candidate = dict(record)
             with contextlib.suppress(ValueError):
-                candidate["body"] = json.loads(record["body"])
-            if any(p.matches_event(candidate) for p in patterns):  # type: ignore[arg-type]
+                candidate["body"] = patterns.loads(record["body"])
+            if any(p.matches(candidate) for p in compiled):
                 kept.append(record)
             else:
                 # AWS deletes messages that match no filter: they never reach the function.

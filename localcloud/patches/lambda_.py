@@ -1,4 +1,5 @@
-"""Lambda: invocations run in the local runtime instead of Docker; DeadLetterConfig is stored and returned."""
+"""Lambda: invocations run in the local runtime instead of Docker; DeadLetterConfig is stored and returned;
+event source mapping FilterCriteria are validated as event patterns."""
 
 from __future__ import annotations
 
@@ -106,6 +107,31 @@ def install() -> None:
             config["DeadLetterConfig"] = self.dead_letter_config
         return config
 
+    original_create_mapping = models.LambdaBackend.create_event_source_mapping
+    original_update_mapping = models.LambdaBackend.update_event_source_mapping
+
+    def validate_filters(spec: dict[str, Any]) -> None:
+        """Lambda refuses FilterCriteria whose patterns are not valid event patterns (moto stores anything)."""
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        from .. import patterns
+
+        for item in ((spec.get("FilterCriteria") or {}).get("Filters")) or []:
+            try:
+                patterns.compile(item.get("Pattern") or "")
+            except patterns.PatternError as exc:
+                raise InvalidParameterValueException(f"Invalid filter pattern definition. {exc.reason}") from None
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        validate_filters(spec)
+        return original_create_mapping(self, spec)
+
+    def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+        validate_filters(spec)
+        return original_update_mapping(self, uuid, spec)
+
+    models.LambdaBackend.create_event_source_mapping = create_event_source_mapping
+    models.LambdaBackend.update_event_source_mapping = update_event_source_mapping
     models.LambdaBackend.invoke = backend_invoke
     models.LambdaFunction.invoke = function_invoke
     models.LambdaBackend.send_sns_message = send_sns_message

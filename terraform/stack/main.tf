@@ -50,9 +50,9 @@ locals {
 # and `tables` outputs (and the environments' tests, which check encryption, DLQs and alarms on all of them)
 # are built from these maps.
 locals {
-  queues  = { ingest = module.ingest_queue }
+  queues  = merge({ ingest = module.ingest_queue }, local.routing_queues)
   buckets = { landing = module.landing_bucket, output = module.output_bucket }
-  tables  = { idempotency = module.idempotency_table, failures = module.failures_table, ingest_results = module.ingest_results_table }
+  tables  = merge({ idempotency = module.idempotency_table, failures = module.failures_table, ingest_results = module.ingest_results_table }, local.routing_tables)
 }
 
 check "artifacts_match_runtime" {

@@ -74,13 +74,13 @@ output "domain_bus_arn" {
 }
 
 output "function_names" {
-  description = "All function names by function package name (functions/<name>)."
-  value       = { ingest_processor = module.ingest_processor.function_name }
+  description = "All function names by function package name (functions/<name>; <name>_<key> for a package deployed once per route or consumer)."
+  value       = merge({ ingest_processor = module.ingest_processor.function_name }, local.routing_function_names)
 }
 
 output "alarm_names" {
   description = "All alarm names."
-  value       = concat(module.ingest_queue.alarm_names, module.ingest_processor.alarm_names)
+  value       = concat(module.ingest_queue.alarm_names, module.ingest_processor.alarm_names, local.routing_alarm_names)
 }
 
 output "queues" {
@@ -127,7 +127,7 @@ output "tables" {
 
 output "pipelines" {
   description = "Structured description of every pipeline (trigger, queue, functions, tables, output), for scripts that discover resources."
-  value = {
+  value = merge(local.routing_pipelines, {
     ingest = {
       description = "JSON objects landed under incoming/ are validated, transformed and written to processed/"
       trigger = {
@@ -164,5 +164,5 @@ output "pipelines" {
         prefix = local.processed_prefix
       }
     }
-  }
+  })
 }

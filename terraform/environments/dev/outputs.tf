@@ -164,3 +164,73 @@ output "access_log_bucket_name" {
   description = "Bucket receiving the S3 server access logs of every other bucket."
   value       = module.stack.access_log_bucket_name
 }
+
+output "routing_router_queue_url" {
+  description = "Router queue URL (Record Submitted events and records files)."
+  value       = module.stack.routing_router_queue_url
+}
+
+output "routing_router_dlq_url" {
+  description = "Router dead-letter queue URL."
+  value       = module.stack.routing_router_dlq_url
+}
+
+output "routing_router_function_name" {
+  description = "Router function name."
+  value       = module.stack.routing_router_function_name
+}
+
+output "routing_records_prefix" {
+  description = "Prefix of the records files (JSON lines, *.jsonl) in the landing bucket."
+  value       = module.stack.routing_records_prefix
+}
+
+output "routing_routes" {
+  description = "Every route by data type: rule, queue, DLQ and processor."
+  value       = module.stack.routing_routes
+}
+
+output "routing_results_table_name" {
+  description = "Routed-records results (one item per record, hash key record_id)."
+  value       = module.stack.routing_results_table_name
+}
+
+output "routing_unroutable_queue_url" {
+  description = "Unroutable queue URL: Record Unroutable events, each with its reason."
+  value       = module.stack.routing_unroutable_queue_url
+}
+
+output "routing_unroutable_dlq_url" {
+  description = "Unroutable dead-letter queue URL."
+  value       = module.stack.routing_unroutable_dlq_url
+}
+
+output "routing_event_patterns" {
+  description = "Event patterns of every pipeline 2 rule by rule name (JSON)."
+  value       = module.stack.routing_event_patterns
+}
+
+output "fanout_uploads_prefix" {
+  description = "Prefix of the uploads the S3 fan-out consumes in the landing bucket."
+  value       = module.stack.fanout_uploads_prefix
+}
+
+output "fanout_consumers" {
+  description = "Every fan-out consumer by name: queue, DLQ and function."
+  value       = module.stack.fanout_consumers
+}
+
+output "fanout_jobs_table_name" {
+  description = "Fan-out jobs (one item per upload version, hash key job_id): each consumer's result and who is done."
+  value       = module.stack.fanout_jobs_table_name
+}
+
+output "completions_topic_arn" {
+  description = "SNS topic of Upload Processed events."
+  value       = module.stack.completions_topic_arn
+}
+
+output "completions_queue_url" {
+  description = "The client's queue: SQS subscription (raw delivery) of the completions topic."
+  value       = module.stack.completions_queue_url
+}

@@ -244,3 +244,40 @@ def test_s3_access_logging_needs_a_policy_grant_next_to_a_tls_only_deny(clients,
     s3.put_bucket_policy(Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny, grant]}))
     s3.put_bucket_logging(Bucket=source, BucketLoggingStatus=status)
     assert s3.get_bucket_logging(Bucket=source)["LoggingEnabled"]["TargetBucket"] == target
+
+
+def test_test_event_pattern_answers_with_aws_semantics(clients):
+    events = clients["events"]
+    event = {
+        "id": "1", "account": "123456789012", "source": "sluice.router", "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail-type": "Record Routed",
+        "detail": {"data_type": "image", "labels": [{"name": "cat", "score": 0.9}, {"name": "dog", "score": 0.2}]},
+    }
+
+    def result(pattern):
+        return events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))["Result"]
+
+    assert result({"detail": {"data_type": [{"anything-but": ["text", "tabular"]}]}}) is True
+    assert result({"detail": {"labels": {"name": ["cat"], "score": [{"numeric": [">", 0.5]}]}}}) is True
+    # Array consistency: "dog" and a score > 0.5 are in different elements (moto's flattening matcher says yes).
+    assert result({"detail": {"labels": {"name": ["dog"], "score": [{"numeric": [">", 0.5]}]}}}) is False
+    assert result({"$or": [{"source": ["elsewhere"]}, {"detail": {"data_type": [{"prefix": "im"}]}}]}) is True
+    with pytest.raises(events.exceptions.InvalidEventPatternException, match="Reason: Unrecognized match type prefixx"):
+        result({"source": [{"prefixx": "sluice."}]})
+    with pytest.raises(Exception, match="Parameter Event is not valid"):
+        events.test_event_pattern(EventPattern='{"source": ["x"]}', Event='{"source": "x"}')
+
+
+def test_put_rule_refuses_invalid_patterns_and_rules_match_arrays_of_objects(clients, unique):
+    events = clients["events"]
+    with pytest.raises(events.exceptions.InvalidEventPatternException, match="Consecutive wildcard characters"):
+        events.put_rule(Name=unique, EventPattern=json.dumps({"source": [{"wildcard": "a**"}]}))
+    url, arn = queue(clients, unique)
+    events.put_rule(Name=unique, EventPattern=json.dumps({"source": [unique], "detail": {"items": {"sku": ["A"], "qty": [{"numeric": [">=", 2]}]}}}))
+    events.put_targets(Rule=unique, Targets=[{"Id": "q", "Arn": arn}])
+    put(clients, "default", {"n": 1, "items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]}, source=unique)  # no: across elements
+    put(clients, "default", {"n": 2, "items": [{"sku": "B", "qty": 1}, {"sku": "A", "qty": 3}]}, source=unique)  # yes
+    [event] = bodies(clients, url, 1)
+    assert event["detail"]["n"] == 2
+    with pytest.raises(AssertionError):
+        bodies(clients, url, 1, timeout=1.5)

@@ -171,6 +171,19 @@ def test_filter_criteria_drop_non_matching_messages_without_invoking(cloud, role
     assert row["filtered_out"] == 2
 
 
+def test_filter_criteria_use_event_pattern_semantics_and_invalid_filters_are_refused(cloud, role_arn, unique):
+    setup = Setup(cloud, role_arn, unique, filters=[{"body": {"lines": {"sku": ["A"], "qty": [{"numeric": [">", 1]}]}}}])
+    wanted = json.dumps({"n": 2, "lines": [{"sku": "B", "qty": 1}, {"sku": "A", "qty": 2}]})
+    setup.send(json.dumps({"n": 1, "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]}), wanted)
+    wait_until(lambda: setup.depth(setup.queue) == 0, timeout=20, what="queue drained")
+    bodies = [body for b in wait_until(setup.batches, timeout=10, what="batches") for body in b["bodies"]]
+    assert bodies == [wanted]
+    with pytest.raises(setup.lam.exceptions.InvalidParameterValueException, match="Invalid filter pattern definition"):
+        setup.lam.update_event_source_mapping(
+            UUID=setup.mapping, FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"n": [{"numeric": ["!", 1]}]}})}]}
+        )
+
+
 def test_disabled_mapping_stops_polling(cloud, role_arn, unique):
     setup = Setup(cloud, role_arn, unique)
     setup.lam.update_event_source_mapping(UUID=setup.mapping, Enabled=False)
