@@ -50,9 +50,19 @@ locals {
 # and `tables` outputs (and the environments' tests, which check encryption, DLQs and alarms on all of them)
 # are built from these maps.
 locals {
-  queues  = { ingest = module.ingest_queue }
-  buckets = { landing = module.landing_bucket, output = module.output_bucket }
-  tables  = { idempotency = module.idempotency_table, failures = module.failures_table, ingest_results = module.ingest_results_table }
+  queues = { ingest = module.ingest_queue, inference = module.inference_queue }
+  buckets = {
+    landing          = module.landing_bucket
+    output           = module.output_bucket
+    inference_inputs = module.inference_inputs_bucket
+    models           = module.model_bucket
+  }
+  tables = {
+    idempotency    = module.idempotency_table
+    failures       = module.failures_table
+    ingest_results = module.ingest_results_table
+    predictions    = module.predictions_table
+  }
 }
 
 check "artifacts_match_runtime" {
@@ -75,7 +85,7 @@ module "kms" {
   name                    = local.prefix
   description             = "sluice ${var.environment}: buckets, queues, topics, tables and log groups"
   deletion_window_in_days = var.kms_deletion_window_days
-  log_group_name_patterns = ["/aws/lambda/${local.prefix}-*", "/aws/vendedlogs/states/${local.prefix}-*"]
+  log_group_name_patterns = ["/aws/lambda/${local.prefix}-*", "/aws/vendedlogs/states/${local.prefix}-*", "/aws/vendedlogs/apigateway/${local.prefix}-*"]
   tags                    = local.tags
 }
 

@@ -7,7 +7,8 @@ Modules:
 * ``model_store`` where models live in the model bucket, the "current version" pointer, and a per-process
                   cache (memory + /tmp, keyed by version) that makes the warm path free of S3 calls
 
-Importing ``sluice_ml`` itself does no work; import the modules you need.
+The layer is used with the shared layer (``preprocess`` checks uploads with ``sluice.predictions.sniff``, the
+same signatures the API checks). Importing ``sluice_ml`` itself does no work; import the modules you need.
 """
 
 __version__ = "0.1.0"

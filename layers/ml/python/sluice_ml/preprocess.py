@@ -29,6 +29,7 @@ import io
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from sluice.predictions import sniff  # the shared layer: the API checks uploads with the same signatures
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -36,26 +37,13 @@ __all__ = [
     "SUPPORTED_MEDIA_TYPES",
     "ImageRejected",
     "features",
-    "sniff",
 ]
 
 INPUT_SHAPE = (8, 8)
 DEFAULT_MAX_PIXELS = 25_000_000  # 5000 x 5000
-SUPPORTED_MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+SUPPORTED_MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}  # Pillow format -> media type
 _WORKING_SIZE = 128  # larger images are reduced to about this before the float work (area average)
 _BLANK = 0.08  # an image whose strongest ink is this close to the background has no digit
-
-# Magic numbers: what the bytes are, whatever the request said.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"\x00\x00\x01\x00", "image/x-icon"),
-)
 
 
 class ImageRejected(ValueError):
@@ -65,16 +53,6 @@ class ImageRejected(ValueError):
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
-
-
-def sniff(data: bytes) -> str | None:
-    """The media type the bytes are (PNG, JPEG or another image format we recognise), or None."""
-    for signature, media_type in _SIGNATURES:
-        if data.startswith(signature):
-            return media_type
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
