@@ -14,7 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from sluice import aws
 from sluice.observability import count, logger, metrics
 from sluice.settings import BaseSettings, env, load_settings, positive_int
@@ -36,8 +38,11 @@ class ApiSettings(BaseSettings):
 def ports() -> logic.Ports:
     """Settings and clients, built on the first invocation and reused by the warm environment."""
     settings = load_settings(ApiSettings)
+    # Upload URLs must be SigV4: S3 refuses other signatures for objects encrypted with SSE-KMS, and botocore
+    # presigns S3 URLs with SigV2 unless told otherwise.
+    s3 = boto3.session.Session().client("s3", config=aws.CONFIG.merge(Config(signature_version="s3v4")))
     return logic.Ports(
-        s3=aws.client("s3"),
+        s3=s3,
         dynamodb=aws.client("dynamodb"),
         jobs_table=settings.jobs_table,
         inputs_bucket=settings.inputs_bucket,
