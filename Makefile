@@ -68,6 +68,10 @@ logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
 deploy: build ## terraform init + apply of terraform/environments/local onto the running local cloud
 	$(PY) -m sluicectl deploy
 
+.PHONY: model
+model: setup ## Train the digits model (ONNX + model card) and publish + promote it in the local environment's model bucket
+	$(PY) scripts/train_model.py --publish
+
 ## Quality
 .PHONY: test-unit
 test-unit: setup ## Unit tests only (no server): handlers with moto, build, terraform fmt/validate/test
