@@ -37,7 +37,7 @@ except ModuleNotFoundError:
     import build_zip
 
 # Bump whenever the way artifacts are made changes: every inputs_sha256 changes, so everything rebuilds once.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2  # 2: installed dependencies ship precompiled bytecode
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_AWS_PYTHON = "3.12"
 # AWS Lambda: a function plus all its layers, unzipped, may not exceed 250 MiB.
@@ -367,7 +367,11 @@ def build_artifact(
             if artifact.kind == "layers" and (patterns := read_excludes(artifact.folder)):
                 files, size = exclude_installed(staging, patterns)
                 notes.append(f"excluded {files} files ({decimal(size)}, build.toml)")
-            entries += build_zip.collect(staging, artifact.install_prefix)
+            runtime_prefix = ("/opt/" if artifact.kind == "layers" else "/var/task/") + artifact.install_prefix
+            compiled = build_deps.compile_bytecode(staging, settings.python, runtime_prefix.removesuffix("/"))
+            if not compiled:
+                notes.append(f"no bytecode (Python {settings.python} is not the build's interpreter)")
+            entries += build_zip.collect(staging, artifact.install_prefix, bytecode=compiled)
         unzipped_size = sum(entry.size for entry in entries)
         if artifact.kind == "functions":
             check_size_limit(artifact.name, unzipped_size, own_layers)
