@@ -39,7 +39,7 @@ test: setup ## Run every test: unit (moto, build, terraform) and end to end (loc
 
 ## Building
 .PHONY: build
-build: setup ## Build deterministic function zips + shared layer into dist/ (for the local cloud) with dist/manifest.json
+build: setup ## Build deterministic function zips + layers (shared, ml) into dist/ (for the local cloud) with dist/manifest.json
 	$(PY) scripts/build.py --target local
 
 .PHONY: build-aws
