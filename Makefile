@@ -39,7 +39,7 @@ test: setup ## Run every test: unit (moto, build, terraform) and end to end (loc
 
 ## Building
 .PHONY: build
-build: setup ## Build deterministic function zips + shared layer into dist/ (for the local cloud) with dist/manifest.json
+build: setup ## Build deterministic function zips + layers (shared, ml) into dist/ (for the local cloud) with dist/manifest.json
 	$(PY) scripts/build.py --target local
 
 .PHONY: build-aws
@@ -67,6 +67,10 @@ logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
 .PHONY: deploy
 deploy: build ## terraform init + apply of terraform/environments/local onto the running local cloud
 	$(PY) -m sluicectl deploy
+
+.PHONY: model
+model: setup ## Train the digits model (ONNX + model card) and publish + promote it in the local environment's model bucket
+	$(PY) scripts/train_model.py --publish
 
 ## Quality
 .PHONY: test-unit

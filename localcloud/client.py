@@ -61,6 +61,17 @@ class LocalCloudClient:
     def status(self) -> dict[str, Any]:
         return self._call("GET", "status")
 
+    def apis(self) -> list[dict[str, Any]]:
+        """Every HTTP API the local cloud serves: api_id, name, routes and the URL of each stage."""
+        return self._call("GET", "apis")["apis"]
+
+    def api_endpoint(self) -> str:
+        """Where the running instance serves HTTP APIs (http://127.0.0.1:<api port>)."""
+        health = self.health()
+        if not health or "api_endpoint" not in health:
+            raise LocalCloudError(f"the local cloud at {self.endpoint} does not say where it serves HTTP APIs")
+        return str(health["api_endpoint"])
+
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         return self._call("POST", "clock", {"advance": seconds})
 

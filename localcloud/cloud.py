@@ -18,6 +18,7 @@ from . import __version__
 from .clock import CLOCK, Clock
 from .config import Config
 from .control import ControlApp
+from .delivery.apigateway import HttpApiDelivery
 from .delivery.base import Delivery
 from .delivery.eventbridge import EventsDelivery
 from .delivery.sqs import SqsDelivery
@@ -58,6 +59,7 @@ class LocalCloud:
         self.lambdas: LambdaService
         self.events: EventsDelivery
         self.sqs: SqsDelivery
+        self.apis: HttpApiDelivery
         self.stepfunctions = StepFunctions(self)
         self.deliveries: list[Delivery] = []
 
@@ -80,7 +82,8 @@ class LocalCloud:
         self.lambdas = LambdaService(self, self.logs)
         self.events = EventsDelivery(self)
         self.sqs = SqsDelivery(self)
-        self.deliveries = [self.events, self.sqs]
+        self.apis = HttpApiDelivery(self)
+        self.deliveries = [self.events, self.sqs, self.apis]
         patches.install(self)
 
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))
@@ -101,7 +104,10 @@ class LocalCloud:
         self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
         self._supervisor.start()
         self.started_at = time.time()
-        log.info("local cloud %s up on %s in %.2f s", self.instance_id, self.config.endpoint, time.monotonic() - started)
+        log.info(
+            "local cloud %s up on %s (HTTP APIs on %s) in %.2f s",
+            self.instance_id, self.config.endpoint, self.apis.endpoint, time.monotonic() - started,
+        )
         self._write_state()
         return self
 
@@ -129,6 +135,7 @@ class LocalCloud:
             "pid": os.getpid(),
             "endpoint": self.config.endpoint,
             "port": self.config.port,
+            "api_endpoint": self.apis.endpoint,
             "home": str(self.config.home),
             "started_at": self.started_at,
             "version": __version__,
@@ -145,6 +152,7 @@ class LocalCloud:
             "status": "ok",
             "instance": self.instance_id,
             "endpoint": self.config.endpoint,
+            "api_endpoint": self.apis.endpoint,
             "version": __version__,
             "uptime_s": round(time.time() - self.started_at, 3),
             "clock_offset_s": self.clock.offset,

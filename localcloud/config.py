@@ -37,6 +37,8 @@ def _env_floats(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
 class Config:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    # HTTP APIs (API Gateway v2) are served on their own port: http://<host>:<api_port>/<api id>/... (0 = any free).
+    api_port: int = DEFAULT_PORT + 1
     # Everything an instance writes (logs, extracted code, terraform state) lives below this folder.
     home: Path = field(default_factory=lambda: _repo_root() / ".localcloud" / "default")
     region: str = REGION
@@ -60,6 +62,11 @@ class Config:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def api_endpoint(self) -> str:
+        """Where HTTP APIs are served (when api_port is 0, the running instance's health says which port it got)."""
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
     def state_file(self) -> Path:
         return self.home / "state.json"
 
@@ -79,9 +86,11 @@ class Config:
     def from_env(cls, **overrides: object) -> Config:
         name = os.environ.get("LOCALCLOUD_INSTANCE", "default")
         home = Path(os.environ.get("LOCALCLOUD_HOME", str(_repo_root() / ".localcloud" / name)))
+        port = int(overrides.get("port") or _env_int("LOCALCLOUD_PORT", DEFAULT_PORT))  # type: ignore[call-overload]
         values: dict[str, object] = {
             "host": os.environ.get("LOCALCLOUD_HOST", "127.0.0.1"),
-            "port": _env_int("LOCALCLOUD_PORT", DEFAULT_PORT),
+            "port": port,
+            "api_port": _env_int("LOCALCLOUD_API_PORT", port + 1),
             "home": home,
             "max_envs_per_function": _env_int("LOCALCLOUD_MAX_ENVS_PER_FUNCTION", 4),
             "env_idle_seconds": _env_int("LOCALCLOUD_ENV_IDLE_SECONDS", 300),

@@ -1,4 +1,4 @@
-"""The control API under /_localcloud/: health, status, the clock, faults and function logs.
+"""The control API under /_localcloud/: health, status, the clock, faults, HTTP APIs and function logs.
 
 Everything else goes to moto. Clients: `localcloud.client.LocalCloudClient`, the CLI and tests.
 """
@@ -53,6 +53,7 @@ class ControlApp:
                 Rule(f"{PREFIX}/clock", endpoint="clock", methods=["GET", "POST"]),
                 Rule(f"{PREFIX}/faults", endpoint="faults", methods=["GET", "DELETE"]),
                 Rule(f"{PREFIX}/faults/<function>", endpoint="fault", methods=["PUT", "DELETE"]),
+                Rule(f"{PREFIX}/apis", endpoint="apis", methods=["GET"]),
                 Rule(f"{PREFIX}/logs", endpoint="log_index", methods=["GET"]),
                 Rule(f"{PREFIX}/logs/<function>", endpoint="logs", methods=["GET"]),
             ]
@@ -96,6 +97,10 @@ class ControlApp:
         body = request.get_json(force=True, silent=False) or {}
         fault = self.cloud.faults.set(function, **body)
         return _json({"function": function, **vars(fault)})
+
+    def on_apis(self, request: Request) -> Response:
+        """Every HTTP API with the local URL of each stage."""
+        return _json({"endpoint": self.cloud.apis.endpoint, "apis": self.cloud.apis.urls()})
 
     def on_log_index(self, request: Request) -> Response:
         return _json({"functions": self.cloud.logs.functions()})

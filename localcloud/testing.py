@@ -70,7 +70,13 @@ def running_cloud(home: Path | None = None, port: int | None = None, env: dict[s
     home = home or Path(tempfile.mkdtemp(prefix="localcloud-"))
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "server.log"
-    child_env = {**os.environ, **(env or {}), "LOCALCLOUD_PORT": str(port), "LOCALCLOUD_HOME": str(home)}
+    child_env = {
+        **os.environ,
+        "LOCALCLOUD_API_PORT": "0",  # HTTP APIs on any free port: the client's api_endpoint() says which
+        **(env or {}),
+        "LOCALCLOUD_PORT": str(port),
+        "LOCALCLOUD_HOME": str(home),
+    }
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "localcloud", "serve"],

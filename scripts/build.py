@@ -37,11 +37,14 @@ except ModuleNotFoundError:
     import build_zip
 
 # Bump whenever the way artifacts are made changes: every inputs_sha256 changes, so everything rebuilds once.
-BUILD_FORMAT = 1
+BUILD_FORMAT = 2  # 2: installed dependencies ship precompiled bytecode
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_AWS_PYTHON = "3.12"
 # AWS Lambda: a function plus all its layers, unzipped, may not exceed 250 MiB.
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
+# A zip uploaded directly (CreateFunction / PublishLayerVersion with the zip in the request, as Terraform's
+# `filename` does) may be at most 50 MiB; larger ones must go through S3.
+LAMBDA_DIRECT_UPLOAD_LIMIT = 52_428_800
 LAMBDA_MAX_LAYERS = 5
 DEFAULT_LAYERS = ("shared",)
 BUILD_CONFIG = "build.toml"
@@ -118,10 +121,10 @@ class Artifact:
         return build_zip.collect(self.folder, self.name, skip=[BUILD_CONFIG])
 
     def input_files(self, sources: Sequence[build_zip.ZipEntry]) -> list[build_zip.ZipEntry]:
-        if self.kind == "functions" or not self.requirements.is_file():
-            return list(sources)  # a function's requirements.txt is one of its sources
-        stat = self.requirements.stat()
-        return [*sources, build_zip.ZipEntry("requirements.txt", self.requirements, False, stat.st_size)]
+        if self.kind == "functions":
+            return list(sources)  # a function's requirements.txt and build.toml are among its sources
+        extra = [self.requirements, self.folder / BUILD_CONFIG]
+        return [*sources, *(build_zip.ZipEntry(p.name, p, False, p.stat().st_size) for p in extra if p.is_file())]
 
 
 @dataclass
@@ -166,6 +169,37 @@ def read_layers(function_folder: Path) -> tuple[str, ...]:
     if len(set(layers)) != len(layers) or len(layers) > LAMBDA_MAX_LAYERS:
         raise BuildError(f"{config_path}: layers must be distinct and at most {LAMBDA_MAX_LAYERS}")
     return tuple(layers)
+
+
+def read_excludes(layer_folder: Path) -> tuple[str, ...]:
+    """Glob patterns (relative to the install folder, i.e. python/ in the zip) of installed files a layer leaves
+    out: `exclude = [...]` in layers/<layer>/build.toml. For dead weight of its dependencies (tests, tools, a C API
+    library the Python module does not load) that would push a layer over Lambda's limits."""
+    config_path = layer_folder / BUILD_CONFIG
+    if not config_path.is_file():
+        return ()
+    try:
+        config = tomllib.loads(config_path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise BuildError(f"{config_path}: {exc}") from exc
+    if unknown := sorted(set(config) - {"exclude"}):
+        raise BuildError(f"{config_path}: unknown setting(s) {', '.join(unknown)}; a layer's build.toml has only `exclude`")
+    patterns = config.get("exclude", [])
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p and not p.startswith("/") for p in patterns):
+        raise BuildError(f'{config_path}: exclude must be a list of relative glob patterns, e.g. ["numpy/**/tests/**"]')
+    return tuple(patterns)
+
+
+def exclude_installed(staging: Path, patterns: Sequence[str]) -> tuple[int, int]:
+    """Delete the installed files matching `patterns`; (files, bytes) removed."""
+    files = size = 0
+    for pattern in patterns:
+        for path in sorted(staging.glob(pattern)):
+            if path.is_file() and not path.is_symlink():
+                size += path.stat().st_size
+                files += 1
+                path.unlink()
+    return files, size
 
 
 def discover(root: Path) -> list[Artifact]:
@@ -330,7 +364,14 @@ def build_artifact(
             build_deps.scrub(staging)
             if removed := build_deps.prune(staging):
                 notes.append(f"pruned {', '.join(removed)}")
-            entries += build_zip.collect(staging, artifact.install_prefix)
+            if artifact.kind == "layers" and (patterns := read_excludes(artifact.folder)):
+                files, size = exclude_installed(staging, patterns)
+                notes.append(f"excluded {files} files ({decimal(size)}, build.toml)")
+            runtime_prefix = ("/opt/" if artifact.kind == "layers" else "/var/task/") + artifact.install_prefix
+            compiled = build_deps.compile_bytecode(staging, settings.python, runtime_prefix.removesuffix("/"))
+            if not compiled:
+                notes.append(f"no bytecode (Python {settings.python} is not the build's interpreter)")
+            entries += build_zip.collect(staging, artifact.install_prefix, bytecode=compiled)
         unzipped_size = sum(entry.size for entry in entries)
         if artifact.kind == "functions":
             check_size_limit(artifact.name, unzipped_size, own_layers)
@@ -340,6 +381,12 @@ def build_artifact(
             raise BuildError(f"{artifact.key}: {exc}") from exc
 
     digest = build_zip.digest(zip_path)
+    if digest.size > LAMBDA_DIRECT_UPLOAD_LIMIT:
+        zip_path.unlink()
+        raise BuildError(
+            f"{artifact.key}: the zip is {decimal(digest.size)}, over the {decimal(LAMBDA_DIRECT_UPLOAD_LIMIT)} Lambda "
+            "accepts in a direct upload; leave out what the code does not load (`exclude` in the layer's build.toml)"
+        )
     entry: dict[str, Any] = {
         "path": artifact.path,
         "sha256": digest.sha256,

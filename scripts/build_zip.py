@@ -56,19 +56,27 @@ def is_excluded(relpath: PurePosixPath) -> bool:
     )
 
 
-def collect(folder: Path, prefix: str = "", skip: Iterable[str] = ()) -> list[ZipEntry]:
+def is_built_bytecode(relpath: PurePosixPath) -> bool:
+    """A ``__pycache__/<module>.<tag>.pyc`` (what compileall writes), as opposed to a stray ``.pyc``."""
+    return len(relpath.parts) >= 2 and relpath.parts[-2] == "__pycache__" and relpath.suffix == ".pyc"
+
+
+def collect(folder: Path, prefix: str = "", skip: Iterable[str] = (), bytecode: bool = False) -> list[ZipEntry]:
     """Every file under `folder`, placed under `prefix` in the archive, sorted by arcname.
 
-    `skip` names paths relative to `folder` to leave out (e.g. a build config that is not code).
+    `skip` names paths relative to `folder` to leave out (e.g. a build config that is not code). `bytecode`
+    keeps ``__pycache__/*.pyc``: only for a folder whose bytecode the build itself wrote
+    (``build_deps.compile_bytecode``), never for source folders (their caches come from this machine).
     """
     skipped = set(skip)
+    kept_dirs = EXCLUDED_DIRS - {"__pycache__"} if bytecode else EXCLUDED_DIRS
     entries = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d not in EXCLUDED_DIRS]
+        dirnames[:] = [d for d in dirnames if d not in kept_dirs]
         for filename in filenames:
             path = Path(dirpath, filename)
             rel = PurePosixPath(path.relative_to(folder).as_posix())
-            if is_excluded(rel) or str(rel) in skipped:
+            if (is_excluded(rel) and not (bytecode and is_built_bytecode(rel))) or str(rel) in skipped:
                 continue
             stat = path.stat()
             arcname = str(PurePosixPath(prefix, rel)) if prefix else str(rel)

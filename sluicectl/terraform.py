@@ -64,11 +64,17 @@ class Terraform:
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def local(cls, endpoint: str, state_dir: Path, artifacts_dir: Path) -> Terraform:
+    def local(cls, endpoint: str, state_dir: Path, artifacts_dir: Path, api_endpoint: str | None = None) -> Terraform:
+        """The local environment on the local cloud at `endpoint`; its HTTP APIs are served at `api_endpoint`
+        (default: where the running instance says it serves them)."""
+        if api_endpoint is None:
+            from localcloud.client import LocalCloudClient
+
+            api_endpoint = LocalCloudClient(endpoint).api_endpoint()
         return cls(
             "local",
             data_dir=state_dir / "tfdata",
-            variables={"endpoint": endpoint, "artifacts_dir": str(artifacts_dir)},
+            variables={"endpoint": endpoint, "api_endpoint": api_endpoint, "artifacts_dir": str(artifacts_dir)},
             backend_config={"path": str(state_dir / "terraform.tfstate")},
         )
 

@@ -50,9 +50,19 @@ locals {
 # and `tables` outputs (and the environments' tests, which check encryption, DLQs and alarms on all of them)
 # are built from these maps.
 locals {
-  queues  = merge({ ingest = module.ingest_queue }, local.routing_queues)
-  buckets = { landing = module.landing_bucket, output = module.output_bucket }
-  tables  = merge({ idempotency = module.idempotency_table, failures = module.failures_table, ingest_results = module.ingest_results_table }, local.routing_tables)
+  queues = merge({ ingest = module.ingest_queue, inference = module.inference_queue }, local.routing_queues)
+  buckets = {
+    landing          = module.landing_bucket
+    output           = module.output_bucket
+    inference_inputs = module.inference_inputs_bucket
+    models           = module.model_bucket
+  }
+  tables = merge({
+    idempotency    = module.idempotency_table
+    failures       = module.failures_table
+    ingest_results = module.ingest_results_table
+    predictions    = module.predictions_table
+  }, local.routing_tables)
 }
 
 check "artifacts_match_runtime" {
@@ -75,7 +85,7 @@ module "kms" {
   name                    = local.prefix
   description             = "sluice ${var.environment}: buckets, queues, topics, tables and log groups"
   deletion_window_in_days = var.kms_deletion_window_days
-  log_group_name_patterns = ["/aws/lambda/${local.prefix}-*", "/aws/vendedlogs/states/${local.prefix}-*"]
+  log_group_name_patterns = ["/aws/lambda/${local.prefix}-*", "/aws/vendedlogs/states/${local.prefix}-*", "/aws/vendedlogs/apigateway/${local.prefix}-*"]
   tags                    = local.tags
 }
 

@@ -75,12 +75,20 @@ output "domain_bus_arn" {
 
 output "function_names" {
   description = "All function names by function package name (functions/<name>; <name>_<key> for a package deployed once per route or consumer)."
-  value       = merge({ ingest_processor = module.ingest_processor.function_name }, local.routing_function_names)
+  value = merge({
+    ingest_processor = module.ingest_processor.function_name
+    inference_api    = module.inference_api.function_name
+    inference_worker = module.inference_worker.function_name
+  }, local.routing_function_names)
 }
 
 output "alarm_names" {
   description = "All alarm names."
-  value       = concat(module.ingest_queue.alarm_names, module.ingest_processor.alarm_names, local.routing_alarm_names)
+  value = concat(
+    module.ingest_queue.alarm_names, module.ingest_processor.alarm_names,
+    module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
+    local.routing_alarm_names,
+  )
 }
 
 output "queues" {
@@ -162,6 +170,53 @@ output "pipelines" {
       output = {
         bucket = module.output_bucket.name
         prefix = local.processed_prefix
+      }
+    }
+    inference = {
+      description = "Images posted to the HTTP API are classified asynchronously by the current ONNX model"
+      trigger = {
+        type           = "http"
+        url            = local.inference_api_url
+        routes         = keys(module.inference_http_api.route_ids)
+        bucket         = module.inference_inputs_bucket.name
+        prefix         = local.inference.input_prefix
+        event_bus_name = "default"
+        rule_name      = one(module.inference_rules.rule_names)
+      }
+      queue = {
+        name              = module.inference_queue.name
+        url               = module.inference_queue.url
+        arn               = module.inference_queue.arn
+        dlq_name          = module.inference_queue.dlq_name
+        dlq_url           = module.inference_queue.dlq_url
+        dlq_arn           = module.inference_queue.dlq_arn
+        max_receive_count = module.inference_queue.max_receive_count
+      }
+      functions = {
+        inference_api = {
+          name      = module.inference_api.function_name
+          arn       = module.inference_api.function_arn
+          log_group = module.inference_api.log_group_name
+        }
+        inference_worker = {
+          name      = module.inference_worker.function_name
+          arn       = module.inference_worker.function_arn
+          log_group = module.inference_worker.log_group_name
+        }
+      }
+      tables = {
+        jobs     = module.predictions_table.name
+        failures = module.failures_table.name
+      }
+      model = {
+        bucket  = module.model_bucket.name
+        name    = var.inference_model_name
+        pointer = "models/${var.inference_model_name}/current.json"
+      }
+      events = {
+        bus         = aws_cloudwatch_event_bus.domain.name
+        source      = "sluice.inference"
+        detail_type = "PredictionCompleted"
       }
     }
   })

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -383,6 +384,21 @@ def test_requirements_are_installed_offline_with_boto3_pruned(
     assert "alpha/handler.py" in names
     assert not [n for n in names if n.startswith(("boto3", "bin/"))]
     assert zip_bytes(tmp_path / "dist1") == zip_bytes(tmp_path / "dist2")
+    # Installed modules ship precompiled (hash-based, naming the path they run from); the function's own do not.
+    tag = sys.implementation.cache_tag
+    assert f"fakedep/__pycache__/__init__.{tag}.pyc" in names
+    assert not [n for n in names if n.startswith("alpha/") and n.endswith(".pyc")]
+    with zipfile.ZipFile(tmp_path / "dist1/functions/alpha.zip") as archive:
+        pyc = archive.read(f"fakedep/__pycache__/__init__.{tag}.pyc")
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, unchecked: no source mtime
+    assert marshal.loads(pyc[16:]).co_filename == "/var/task/fakedep/__init__.py"
+
+
+def test_no_bytecode_for_another_python(tmp_path: Path) -> None:
+    (tmp_path / "dep.py").write_text("X = 1\n")
+
+    assert not build_deps.compile_bytecode(tmp_path, "3.0", "/opt/python")
+    assert not list(tmp_path.rglob("*.pyc"))
 
 
 # --- size limit -----------------------------------------------------------------------------------------------

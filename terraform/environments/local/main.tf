@@ -13,4 +13,9 @@ module "stack" {
 
   ingest_function_timeout        = var.ingest_function_timeout
   ingest_batching_window_seconds = var.ingest_batching_window_seconds
+
+  # The local cloud serves every HTTP API on its API port: http://127.0.0.1:<port>/<api id>[/<stage>].
+  http_api_url_template               = "${var.api_endpoint}/{api_id}{stage_path}"
+  inference_model_pointer_ttl_seconds = var.inference_model_pointer_ttl_seconds
+  inference_batching_window_seconds   = var.inference_batching_window_seconds
 }

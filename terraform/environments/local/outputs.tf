@@ -234,3 +234,73 @@ output "completions_queue_url" {
   description = "The client's queue: SQS subscription (raw delivery) of the completions topic."
   value       = module.stack.completions_queue_url
 }
+
+output "inference_api_url" {
+  description = "Base URL of the inference HTTP API (POST <url>/predictions, GET <url>/predictions/{id})."
+  value       = module.stack.inference_api_url
+}
+
+output "inference_api_id" {
+  description = "Id of the inference HTTP API."
+  value       = module.stack.inference_api_id
+}
+
+output "inference_api_stage_name" {
+  description = "Stage of the inference HTTP API."
+  value       = module.stack.inference_api_stage_name
+}
+
+output "inference_api_function_name" {
+  description = "Inference API function name."
+  value       = module.stack.inference_api_function_name
+}
+
+output "inference_worker_function_name" {
+  description = "Inference worker function name."
+  value       = module.stack.inference_worker_function_name
+}
+
+output "inference_inputs_bucket_name" {
+  description = "Bucket holding uploaded images (inputs/<job id>)."
+  value       = module.stack.inference_inputs_bucket_name
+}
+
+output "inference_model_bucket_name" {
+  description = "Versioned bucket holding models (models/<name>/<version>/model.onnx + card.json) and their current pointers (models/<name>/current.json)."
+  value       = module.stack.inference_model_bucket_name
+}
+
+output "inference_model_name" {
+  description = "Model the worker serves."
+  value       = module.stack.inference_model_name
+}
+
+output "inference_jobs_table_name" {
+  description = "Prediction jobs, hash key job_id, TTL expires_at."
+  value       = module.stack.inference_jobs_table_name
+}
+
+output "inference_queue_url" {
+  description = "Inference queue URL."
+  value       = module.stack.inference_queue_url
+}
+
+output "inference_dlq_url" {
+  description = "Inference dead-letter queue URL."
+  value       = module.stack.inference_dlq_url
+}
+
+output "inference_dlq_arn" {
+  description = "Inference dead-letter queue ARN."
+  value       = module.stack.inference_dlq_arn
+}
+
+output "inference_rule_name" {
+  description = "EventBridge rule routing uploaded images to the inference queue (default bus)."
+  value       = module.stack.inference_rule_name
+}
+
+output "ml_layer_arn" {
+  description = "Version ARN of the ml layer."
+  value       = module.stack.ml_layer_arn
+}

@@ -32,3 +32,26 @@ variable "ingest_function_timeout" {
   type        = number
   default     = 30
 }
+
+variable "api_endpoint" {
+  description = "Where the local cloud serves HTTP APIs (its API port: LOCALCLOUD_API_PORT, default LOCALCLOUD_PORT + 1)."
+  type        = string
+  default     = "http://127.0.0.1:4581"
+
+  validation {
+    condition     = can(regex("^https?://[^/]+$", var.api_endpoint))
+    error_message = "api_endpoint must be a URL like http://127.0.0.1:4581 (no path)."
+  }
+}
+
+variable "inference_model_pointer_ttl_seconds" {
+  description = "How often a warm inference worker re-reads the model pointer (a promotion is served within this many seconds)."
+  type        = number
+  default     = 5
+}
+
+variable "inference_batching_window_seconds" {
+  description = "Batching window of the inference event source (0 = invoke as soon as images arrive)."
+  type        = number
+  default     = 0
+}

@@ -20,6 +20,7 @@ batch item failure and the whole policy runs again on redelivery (it is idempote
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -27,9 +28,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from . import observability
 from .errors import PermanentError
 from .failures import FailureRecorder
-from .observability import count, logger, tracer
+from .observability import count, logger
 
 __all__ = ["TRANSIENT", "process_sqs_batch", "unidentified_item_id"]
 
@@ -64,18 +66,24 @@ def process_sqs_batch(
     failure_metric: str = "RecordsFailed",
     dead_letter_metric: str = "RecordsDeadLettered",
     received_metric: str = "RecordsReceived",
+    trace_records: bool = True,
 ) -> dict[str, Any]:
     """Run ``record_handler`` over the SQS batch ``event``; return the partial batch response.
 
     ``received_metric`` counts the records of the batch; ``failure_metric`` is counted with an ``error_code``
     dimension (the permanent error's code, or ``transient``); ``dead_letter_metric`` counts messages actually
-    sent to the DLQ.
+    sent to the DLQ. ``trace_records`` opens an X-Ray subsegment per record (Powertools Tracer); without it the
+    Tracer is never created (see ``sluice.observability``).
     """
 
     def guarded(record: SQSRecord) -> Any:
         with (
             logger.append_context_keys(message_id=record.message_id),
-            tracer.provider.in_subsegment("## sqs_record") as subsegment,
+            (
+                observability.tracer.provider.in_subsegment("## sqs_record")
+                if trace_records
+                else contextlib.nullcontext()
+            ) as subsegment,
         ):
             _annotate(subsegment, "message_id", record.message_id)
             try:

@@ -13,20 +13,37 @@ Configuration comes from the environment the lambda_function module sets: ``POWE
 (service, also the ``service`` metric dimension), ``POWERTOOLS_METRICS_NAMESPACE`` (``Sluice``),
 ``POWERTOOLS_LOG_LEVEL``. Tracing is on when running in Lambda; ``POWERTOOLS_TRACE_DISABLED=1`` turns it off
 (tests). Metrics are CloudWatch embedded metric format (EMF) lines in the function's log.
+
+``tracer`` is created on first access, not at import: creating a Tracer loads the X-Ray SDK, which builds two
+botocore clients for its sampler (~250 ms of cold start, measured). Functions that trace import it as before
+(``from sluice.observability import tracer``); a latency-bound function that relies on Lambda's own active
+tracing (the inference worker) never touches it and never pays for it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-__all__ = ["MetricUnit", "count", "logger", "metrics", "tracer"]
+__all__ = ["MetricUnit", "count", "logger", "metrics"]  # and `tracer`, built on first access (below)
 
 logger = Logger(utc=True)
 metrics = Metrics()
-tracer = Tracer()
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    return Tracer()
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: `tracer` is built on first use
+    if name == "tracer":
+        return _tracer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def count(name: str, value: float = 1, *, dimensions: Mapping[str, str] | None = None) -> None:

@@ -45,6 +45,16 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:eu-west-1:111122223333:rule/sluice-rule" }
   }
+  mock_resource "aws_apigatewayv2_api" {
+    defaults = {
+      id            = "a1b2c3d4e5"
+      execution_arn = "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5"
+      api_endpoint  = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
+    }
+  }
+  mock_resource "aws_apigatewayv2_stage" {
+    defaults = { invoke_url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/" }
+  }
 }
 
 # The stack's own account lookup, pinned explicitly (the nested modules use the mock_data defaults above).
@@ -188,6 +198,16 @@ run "names_and_wiring" {
   assert {
     condition     = output.pipelines.ingest.queue.max_receive_count == 3 && output.pipelines.ingest.functions.ingest_processor.name == output.ingest_function_name
     error_message = "the pipelines output describes the ingest pipeline"
+  }
+
+  assert {
+    condition = (
+      output.inference_jobs_table_name == "sluice-${output.environment}-predictions"
+      && output.inference_model_bucket_name == "sluice-${output.environment}-111122223333-models"
+      && output.inference_worker_function_name == "sluice-${output.environment}-inference-worker"
+      && toset(output.pipelines.inference.trigger.routes) == toset(["POST /predictions", "GET /predictions/{id}"])
+    )
+    error_message = "the inference pipeline: names, and the API's two routes"
   }
 }
 
