@@ -19,7 +19,9 @@ from .clock import CLOCK, Clock
 from .config import Config
 from .control import ControlApp
 from .delivery.base import Delivery
+from .delivery.dynamodb_streams import DynamoDBStreamsDelivery
 from .delivery.eventbridge import EventsDelivery
+from .delivery.kinesis import KinesisDelivery
 from .delivery.sqs import SqsDelivery
 from .faults import Faults
 from .runtime.logs import LogStore
@@ -58,6 +60,8 @@ class LocalCloud:
         self.lambdas: LambdaService
         self.events: EventsDelivery
         self.sqs: SqsDelivery
+        self.kinesis: KinesisDelivery
+        self.dynamodb_streams: DynamoDBStreamsDelivery
         self.stepfunctions = StepFunctions(self)
         self.deliveries: list[Delivery] = []
 
@@ -80,7 +84,9 @@ class LocalCloud:
         self.lambdas = LambdaService(self, self.logs)
         self.events = EventsDelivery(self)
         self.sqs = SqsDelivery(self)
-        self.deliveries = [self.events, self.sqs]
+        self.kinesis = KinesisDelivery(self)
+        self.dynamodb_streams = DynamoDBStreamsDelivery(self)
+        self.deliveries = [self.events, self.sqs, self.kinesis, self.dynamodb_streams]
         patches.install(self)
 
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))
