@@ -22,6 +22,7 @@ from .delivery.base import Delivery
 from .delivery.dynamodb_streams import DynamoDBStreamsDelivery
 from .delivery.eventbridge import EventsDelivery
 from .delivery.kinesis import KinesisDelivery
+from .delivery.scheduler import SchedulerDelivery
 from .delivery.sqs import SqsDelivery
 from .faults import Faults
 from .runtime.logs import LogStore
@@ -62,6 +63,7 @@ class LocalCloud:
         self.sqs: SqsDelivery
         self.kinesis: KinesisDelivery
         self.dynamodb_streams: DynamoDBStreamsDelivery
+        self.scheduler: SchedulerDelivery
         self.stepfunctions = StepFunctions(self)
         self.deliveries: list[Delivery] = []
 
@@ -86,7 +88,8 @@ class LocalCloud:
         self.sqs = SqsDelivery(self)
         self.kinesis = KinesisDelivery(self)
         self.dynamodb_streams = DynamoDBStreamsDelivery(self)
-        self.deliveries = [self.events, self.sqs, self.kinesis, self.dynamodb_streams]
+        self.scheduler = SchedulerDelivery(self)
+        self.deliveries = [self.events, self.sqs, self.kinesis, self.dynamodb_streams, self.scheduler]
         patches.install(self)
 
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))
