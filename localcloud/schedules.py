@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from croniter import croniter
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
@@ -32,6 +31,15 @@ _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 class ScheduleExpressionError(ValueError):
     pass
+
+
+def _croniter(expression: str, start: datetime | None = None) -> Any:
+    # Imported here so a venv without croniter (requirements/dev.txt) still starts; only cron() needs it.
+    try:
+        from croniter import croniter
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ScheduleExpressionError("cron() schedules need croniter: run `make setup`") from exc
+    return croniter(expression) if start is None else croniter(expression, start)
 
 
 def _aws_day(token: str) -> int:
@@ -113,7 +121,7 @@ class Schedule:
         if _RATE.match(text):
             return "rate"
         if (match := _CRON.match(text)) is not None:
-            croniter(croniter_expression(match.group(1)))  # raises on a bad expression
+            _croniter(croniter_expression(match.group(1)))  # raises on a bad expression
             return "cron"
         if _AT.match(text):
             return "at"
@@ -146,8 +154,9 @@ class Schedule:
         match = _CRON.match(text)
         assert match is not None
         local_now = moment.astimezone(zone).replace(tzinfo=None)
+        iterator = _croniter(croniter_expression(match.group(1)), local_now)
         try:
-            found = croniter(croniter_expression(match.group(1)), local_now).get_next(datetime)
+            found = iterator.get_next(datetime)
         except Exception:  # CroniterBadDateError: no further match (a year range in the past)
             return None
         return found.replace(tzinfo=zone).astimezone(UTC)

@@ -229,3 +229,17 @@ def test_disabled_mapping_keeps_its_checkpoint(cloud, role_arn, unique):
     consumer.lam.update_event_source_mapping(UUID=consumer.mapping, Enabled=True)
     wait_until(lambda: consumer.status()["records_done"] == 2, timeout=20, what="resumed")
     assert [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [0, 1]
+
+
+def test_starting_position_at_timestamp(cloud, role_arn, unique):
+    from datetime import datetime, timedelta
+
+    stream = Stream(cloud, unique)
+    consumer = Consumer(cloud, role_arn, unique)
+    stream.put(*[{"i": i} for i in range(3)])
+    cloud.advance_clock(100)
+    now = datetime.fromisoformat(cloud.advance_clock(0)["now"])
+    stream.put(*[{"i": i} for i in range(3, 5)])
+    consumer.map(stream.arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=now - timedelta(seconds=50))
+    wait_until(lambda: consumer.status()["records_done"] == 2, timeout=20, what="records after the timestamp")
+    assert [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [3, 4]
