@@ -22,7 +22,9 @@ from .config import Config
 app = typer.Typer(help="The embedded local cloud: moto plus a Lambda runtime and AWS event delivery.", no_args_is_help=True)
 clock_app = typer.Typer(help="The local cloud's controllable clock.")
 fault_app = typer.Typer(help="Inject faults into function invocations.")
+schedule_app = typer.Typer(help="Scheduled EventBridge rules and EventBridge Scheduler schedules.")
 app.add_typer(clock_app, name="clock")
+app.add_typer(schedule_app, name="schedule")
 app.add_typer(fault_app, name="fault")
 console = Console()
 
@@ -211,6 +213,39 @@ def env(port: PortOption = None, instance: InstanceOption = None) -> None:
 def clock_advance(seconds: float, port: PortOption = None, instance: InstanceOption = None) -> None:
     """Move the clock forward: visibility timeouts expire, schedules fire, retries become due."""
     print(json.dumps(_client(_config(port, instance)).advance_clock(seconds)))
+
+
+@schedule_app.command("list")
+def schedule_list(
+    count: Annotated[int, typer.Option("--count", "-n", help="Next firings to show per schedule.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw list.")] = False,
+    port: PortOption = None,
+    instance: InstanceOption = None,
+) -> None:
+    """Every scheduled rule and schedule with its next firings (on the local cloud's clock)."""
+    rows = _client(_config(port, instance)).schedules(count)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("kind", "name", "expression", "next firings (UTC)", "fired", "last error", title="Schedules")
+    for row in rows:
+        state = "" if row["enabled"] else " (disabled)"
+        table.add_row(row["kind"], row["name"] + state, row["expression"], ", ".join(row["next"]), str(row["fired"]), (row["last_error"] or "")[:60])
+    console.print(table)
+
+
+@schedule_app.command("fire")
+def schedule_fire(
+    name: Annotated[str, typer.Argument(help="Rule name, schedule name (or group/name) or ARN.")],
+    port: PortOption = None,
+    instance: InstanceOption = None,
+) -> None:
+    """Fire a scheduled rule or schedule now, as if its time had come (its next occurrence does not move)."""
+    try:
+        print(json.dumps(_client(_config(port, instance)).fire_schedule(name)))
+    except LocalCloudError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
 
 
 @fault_app.command("set")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ class LocalCloudClient:
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         return self._call("POST", "clock", {"advance": seconds})
+
+    def schedules(self, count: int = 5) -> list[dict[str, Any]]:
+        """Scheduled rules and Scheduler schedules with their next `count` firings."""
+        return self._call("GET", f"schedules?count={count}")["schedules"]
+
+    def fire_schedule(self, name: str) -> dict[str, Any]:
+        """Fire a scheduled rule or a Scheduler schedule now (name, group/name or ARN)."""
+        return self._call("POST", f"schedules/{urllib.parse.quote(name, safe='/')}/fire", {})
 
     def set_fault(self, function_name: str, **fault: Any) -> dict[str, Any]:
         return self._call("PUT", f"faults/{function_name}", fault)

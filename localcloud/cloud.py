@@ -20,7 +20,10 @@ from .config import Config
 from .control import ControlApp
 from .delivery.apigateway import HttpApiDelivery
 from .delivery.base import Delivery
+from .delivery.dynamodb_streams import DynamoDBStreamsDelivery
 from .delivery.eventbridge import EventsDelivery
+from .delivery.kinesis import KinesisDelivery
+from .delivery.scheduler import SchedulerDelivery
 from .delivery.sqs import SqsDelivery
 from .faults import Faults
 from .runtime.logs import LogStore
@@ -60,6 +63,9 @@ class LocalCloud:
         self.events: EventsDelivery
         self.sqs: SqsDelivery
         self.apis: HttpApiDelivery
+        self.kinesis: KinesisDelivery
+        self.dynamodb_streams: DynamoDBStreamsDelivery
+        self.scheduler: SchedulerDelivery
         self.stepfunctions = StepFunctions(self)
         self.deliveries: list[Delivery] = []
 
@@ -83,7 +89,10 @@ class LocalCloud:
         self.events = EventsDelivery(self)
         self.sqs = SqsDelivery(self)
         self.apis = HttpApiDelivery(self)
-        self.deliveries = [self.events, self.sqs, self.apis]
+        self.kinesis = KinesisDelivery(self)
+        self.dynamodb_streams = DynamoDBStreamsDelivery(self)
+        self.scheduler = SchedulerDelivery(self)
+        self.deliveries = [self.events, self.sqs, self.apis, self.kinesis, self.dynamodb_streams, self.scheduler]
         patches.install(self)
 
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))

@@ -54,6 +54,9 @@ class Config:
     async_retry_delays: tuple[float, ...] = (1.0, 2.0)
     # Attempts EventBridge makes to deliver to a target before the target's DLQ (AWS: 185 over 24 h).
     event_delivery_attempts: int = 3
+    # First delay before a stream batch that failed is retried (doubles per retry, at most 1 s). AWS backs off
+    # for seconds to minutes; locally short, so a retry budget is spent while a test waits.
+    stream_retry_delay: float = 0.05
     # HTTP worker threads; a long-polling ReceiveMessage holds one for up to 20 s.
     server_threads: int = 64
 
@@ -98,6 +101,7 @@ class Config:
             "async_retry_delays": _env_floats("LOCALCLOUD_ASYNC_RETRY_DELAYS", (1.0, 2.0)),
             "event_delivery_attempts": _env_int("LOCALCLOUD_EVENT_DELIVERY_ATTEMPTS", 3),
             "server_threads": _env_int("LOCALCLOUD_SERVER_THREADS", 64),
+            "stream_retry_delay": float(os.environ.get("LOCALCLOUD_STREAM_RETRY_DELAY") or 0.05),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["home"], str):

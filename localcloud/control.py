@@ -1,4 +1,4 @@
-"""The control API under /_localcloud/: health, status, the clock, faults, HTTP APIs and function logs.
+"""The control API under /_localcloud/: health, status, the clock, schedules, faults, HTTP APIs and function logs.
 
 Everything else goes to moto. Clients: `localcloud.client.LocalCloudClient`, the CLI and tests.
 """
@@ -51,6 +51,8 @@ class ControlApp:
                 Rule(f"{PREFIX}/health", endpoint="health", methods=["GET"]),
                 Rule(f"{PREFIX}/status", endpoint="status", methods=["GET"]),
                 Rule(f"{PREFIX}/clock", endpoint="clock", methods=["GET", "POST"]),
+                Rule(f"{PREFIX}/schedules", endpoint="schedules", methods=["GET"]),
+                Rule(f"{PREFIX}/schedules/<path:name>/fire", endpoint="schedule_fire", methods=["POST"]),
                 Rule(f"{PREFIX}/faults", endpoint="faults", methods=["GET", "DELETE"]),
                 Rule(f"{PREFIX}/faults/<function>", endpoint="fault", methods=["PUT", "DELETE"]),
                 Rule(f"{PREFIX}/apis", endpoint="apis", methods=["GET"]),
@@ -84,6 +86,17 @@ class ControlApp:
             body = request.get_json(force=True, silent=False) or {}
             self.cloud.clock.advance(float(body.get("advance", 0)))
         return _json({"offset_s": self.cloud.clock.offset, "now": self.cloud.clock.now().isoformat()})
+
+    def on_schedules(self, request: Request) -> Response:
+        """Scheduled rules and Scheduler schedules with their next firings (?count=N, default 5)."""
+        return _json({"now": self.cloud.clock.now().isoformat(), "schedules": self.cloud.scheduler.upcoming(int(request.args.get("count", 5)))})
+
+    def on_schedule_fire(self, request: Request, name: str) -> Response:
+        """Fire a rule or schedule now (name, group/name or ARN)."""
+        try:
+            return _json(self.cloud.scheduler.fire(name))
+        except KeyError as exc:
+            raise NotFound(str(exc.args[0])) from exc
 
     def on_faults(self, request: Request) -> Response:
         if request.method == "DELETE":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import functools
 import json
 import logging
 import queue
@@ -18,6 +19,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -172,7 +174,7 @@ class _Dispatcher(Worker):
         except queue.Empty:
             return
         try:
-            self.delivery._dispatch(*item)
+            item()
         finally:
             self.delivery._queue.task_done()
 
@@ -182,7 +184,7 @@ class EventsDelivery(Delivery):
 
     def __init__(self, cloud: LocalCloud, workers: int = 2) -> None:
         super().__init__(cloud)
-        self._queue: queue.Queue[tuple[str, str, str, dict[str, Any]]] = queue.Queue()
+        self._queue: queue.Queue[Callable[[], None]] = queue.Queue()
         self.stats: dict[str, RuleStats] = collections.defaultdict(RuleStats)
         self.bus_counts: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
@@ -200,6 +202,17 @@ class EventsDelivery(Delivery):
     def pending(self) -> int:
         return self._queue.unfinished_tasks
 
+    def submit(self, work: Callable[[], None]) -> None:
+        """Run `work` on a dispatcher thread (the scheduler delivers its events this way)."""
+        self._queue.put(work)
+
+    def deliver_to_rule(self, rule: Any, event: dict[str, Any]) -> None:
+        """Send `event` to every target of `rule`, asynchronously: a scheduled rule's firing."""
+        stats = self.stats[rule.arn]
+        stats.matched += 1
+        for target in list(rule.targets):
+            self.submit(functools.partial(self._deliver, rule, target, event, stats))
+
     # -- ingress ----------------------------------------------------------------------------------------------
     def put(self, account: str, region: str, bus: str | None, events: list[dict[str, Any]], forwarded: bool = False) -> list[str]:
         """Enqueue events for `bus`. `events` are full envelopes (forwarded or built by a service) when
@@ -215,7 +228,7 @@ class EventsDelivery(Delivery):
             if forwarded:
                 envelope_["account"], envelope_["region"] = account, region
             self.bus_counts[bus_name] += 1
-            self._queue.put((account, region, bus_name, envelope_))
+            self._queue.put(functools.partial(self._dispatch, account, region, bus_name, envelope_))
             ids.append(envelope_["id"])
         return ids
 

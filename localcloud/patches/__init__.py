@@ -13,14 +13,25 @@ _installed = False
 
 def install(cloud: LocalCloud) -> None:
     global _installed
-    from . import events, iam, lambda_, moto_core, s3, sqs
+    from . import (
+        dynamodb,
+        event_source_mappings,
+        events,
+        iam,
+        kinesis,
+        lambda_,
+        moto_core,
+        s3,
+        schedules,
+        sqs,
+    )
 
     # Patches route to the current cloud through this reference, so a second LocalCloud in the same process
     # (tests) takes over without patching twice.
     _CURRENT[0] = cloud
     if _installed:
         return
-    for module in (moto_core, iam, lambda_, sqs, s3, events):
+    for module in (moto_core, iam, lambda_, sqs, s3, events, kinesis, dynamodb, event_source_mappings, schedules):
         module.install()
     from ..delivery import s3 as s3_delivery
 

@@ -1,0 +1,538 @@
+"""Stream → Lambda event source mappings (Kinesis, DynamoDB Streams) with the Lambda service's semantics
+(https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, .../with-ddb.html):
+
+- one poller per shard; a shard's records reach the function in order, one batch at a time;
+- the checkpoint moves only past records that are done (processed, filtered out, or sent to the on-failure
+  destination), so a stopped or disabled mapping resumes where it was;
+- BatchSize records per invocation (and at most 6 MB), gathered for at most MaximumBatchingWindowInSeconds
+  (measured on the controllable clock: advancing it closes an open window);
+- StartingPosition TRIM_HORIZON, LATEST (the shard's tip when the mapping was created) or AT_TIMESTAMP;
+- a function error retries the batch (MaximumRetryAttempts, -1 = until the records expire); with
+  BisectBatchOnFunctionError a failed batch is split in two first, halves in order, and splitting does not use
+  up the retry quota; records older than MaximumRecordAgeInSeconds are not sent again;
+- ReportBatchItemFailures: records before the lowest reported sequence number are done, the batch is retried
+  from there (an unknown or empty itemIdentifier fails the whole batch, as on AWS);
+- DestinationConfig.OnFailure (SQS or SNS): an invocation record with the batch's metadata (shard, first and
+  last sequence numbers, arrival times, size), not the data, as Lambda sends it;
+- FilterCriteria: records that match no filter are skipped (and checkpointed) without an invocation.
+
+Not supported: ParallelizationFactor > 1 (each shard is read by one poller, so order holds per shard rather
+than per partition key; the setting is accepted and reported), tumbling windows, enhanced fan-out consumers as
+the event source, S3 on-failure destinations, retention trimming (records stay until the stream is deleted).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .. import patterns
+from ..clock import CLOCK
+from ..runtime.service import Throttled
+from . import targets
+from .base import Delivery, Worker
+
+if TYPE_CHECKING:
+    from moto.awslambda.models import EventSourceMapping
+
+    from ..cloud import LocalCloud
+
+log = logging.getLogger("localcloud.streams")
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # the synchronous invocation payload limit
+RECENT = 2000  # samples kept for percentiles in the status
+
+
+@dataclass
+class StreamRecord:
+    position: int  # index in the shard: the checkpoint is a position
+    sequence: str
+    arrival: float  # seconds since the epoch, on the local cloud's clock
+    event: dict[str, Any]  # the record as Lambda puts it in the event's Records
+    size: int  # bytes it adds to the event, roughly
+
+
+class ShardSource(ABC):
+    """One shard of a stream, as a poller reads it."""
+
+    batch_info_key: str  # "KinesisBatchInfo" | "DDBStreamBatchInfo"
+
+    def __init__(self, shard_id: str, source_arn: str) -> None:
+        self.shard_id = shard_id
+        self.source_arn = source_arn
+
+    @abstractmethod
+    def identity(self) -> int | None:
+        """Changes when the shard is replaced (stream deleted and re-created); None when it is gone."""
+
+    @abstractmethod
+    def length(self) -> int:
+        """Records in the shard so far."""
+
+    @abstractmethod
+    def read(self, start: int, end: int) -> list[StreamRecord]:
+        """Records at positions [start, end)."""
+
+    @abstractmethod
+    def signal(self) -> threading.Condition | None:
+        """Notified when records are appended."""
+
+    @abstractmethod
+    def arrival_at(self, position: int) -> float | None:
+        """Arrival time of the record at `position`, None past the end."""
+
+    @abstractmethod
+    def filter_view(self, record: StreamRecord) -> dict[str, Any]:
+        """What FilterCriteria patterns are matched against."""
+
+    def first_at_or_after(self, timestamp: float) -> int:
+        """The position of the first record that arrived at or after `timestamp` (AT_TIMESTAMP)."""
+        low, high = 0, self.length()
+        while low < high:
+            middle = (low + high) // 2
+            arrival = self.arrival_at(middle)
+            if arrival is not None and arrival < timestamp:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+
+@dataclass
+class MappingStats:
+    batches: int = 0  # invocations
+    records_done: int = 0  # = succeeded + on_failure + filtered_out
+    succeeded: int = 0
+    on_failure: int = 0  # records described by on-failure records (sent, or dropped when no destination)
+    on_failure_records_sent: int = 0  # invocation records delivered to the destination
+    filtered_out: int = 0
+    function_errors: int = 0
+    item_failures: int = 0
+    retries: int = 0
+    bisects: int = 0
+    expired: int = 0
+    throttles: int = 0
+    destination_errors: int = 0
+    last_error: str | None = None
+    iterator_age_ms: float = 0.0  # AWS's IteratorAge: age of the last record of the last batch when invoked
+    batch_sizes: collections.Counter[int] = field(default_factory=collections.Counter)
+    recent_iterator_age_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=RECENT))
+    recent_batch_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=RECENT))
+
+
+def _pct(values: collections.deque[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))], 3)
+
+
+def _iso_ms(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def reported_failures(response: bytes, sequences: list[str]) -> int | None:
+    """Index in the batch of the lowest reported failure; len(batch) when none; None = the whole batch failed."""
+    if not response or response.strip() in (b"null", b""):
+        return len(sequences)
+    try:
+        body = json.loads(response)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("batchItemFailures") is None:
+        return len(sequences)
+    failures = body["batchItemFailures"]
+    if not isinstance(failures, list):
+        return None
+    index = {sequence: i for i, sequence in enumerate(sequences)}
+    lowest = len(sequences)
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not identifier or str(identifier) not in index:
+            return None  # AWS fails the whole batch on an empty or unknown itemIdentifier
+        lowest = min(lowest, index[str(identifier)])
+    return lowest
+
+
+@dataclass
+class _Checkpoint:
+    position: int
+    identity: int | None
+
+
+class ShardPoller(Worker):
+    def __init__(self, delivery: StreamDelivery, mapping: EventSourceMapping, source: ShardSource) -> None:
+        super().__init__(f"{delivery.name}-{mapping.uuid[:8]}-{source.shard_id[-8:]}")
+        self.delivery = delivery
+        self.mapping = mapping
+        self.source = source
+
+    # -- state -------------------------------------------------------------------------------------------------
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.mapping.uuid, self.source.shard_id)
+
+    @property
+    def stats(self) -> MappingStats:
+        return self.delivery.stats[self.mapping.uuid]
+
+    def _position(self) -> int | None:
+        identity = self.source.identity()
+        if identity is None:
+            return None
+        checkpoint = self.delivery.checkpoints.get(self.key)
+        if checkpoint is None or checkpoint.identity != identity:
+            checkpoint = _Checkpoint(self._start_position(), identity)
+            self.delivery.checkpoints[self.key] = checkpoint
+        return checkpoint.position
+
+    def _start_position(self) -> int:
+        mapping = self.mapping
+        starting = (mapping.starting_position or "TRIM_HORIZON").upper()
+        if starting == "LATEST":
+            tips = getattr(mapping, "localcloud_tips", None) or {}
+            return int(tips.get(self.source.shard_id, self.source.length()))
+        if starting == "AT_TIMESTAMP":
+            value = mapping.starting_position_timestamp
+            stamp = value.timestamp() if isinstance(value, datetime) else float(value or 0)
+            return self.source.first_at_or_after(stamp)
+        return 0
+
+    def _commit(self, position: int) -> None:
+        checkpoint = self.delivery.checkpoints[self.key]
+        checkpoint.position = max(checkpoint.position, position)
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def run_once(self) -> None:
+        mapping = self.mapping
+        if not mapping.enabled:
+            self.wait(0.5)
+            return
+        position = self._position()
+        if position is None:
+            self.wait(0.5)  # the stream is gone: reconcile stops us
+            return
+        batch_size = int(mapping.batch_size or 100)
+        window = float(mapping.max_batch_window or 0)
+        signal = self.source.signal()
+        deadline: float | None = None
+        while not self.stopping:
+            available = self.source.length() - position
+            if available >= batch_size:
+                break
+            now = CLOCK.time()
+            if available > 0:
+                if deadline is None:
+                    deadline = now + window  # the window opens with the first record
+                if now >= deadline:
+                    break
+                timeout = min(0.1, deadline - now)
+            else:
+                timeout = 0.5
+            if signal is None:
+                self.wait(timeout)
+            else:
+                with signal:
+                    if self.source.length() - position == available:
+                        signal.wait(timeout)
+            if not mapping.enabled:
+                return
+        if self.stopping:
+            return
+        records = self.source.read(position, position + batch_size)
+        if records:
+            self._process(self._fit(records))
+
+    def _fit(self, records: list[StreamRecord]) -> list[StreamRecord]:
+        """At most 6 MB of event: fewer records per batch when they are large."""
+        size = 100
+        for count, record in enumerate(records):
+            size += record.size
+            if size > MAX_PAYLOAD_BYTES and count > 0:
+                return records[:count]
+        return records
+
+    def _process(self, records: list[StreamRecord]) -> None:
+        """Resolve `records` (in order) completely, unless stopped; the checkpoint follows."""
+        mapping = self.mapping
+        stats = self.stats
+        pending: collections.deque[tuple[list[StreamRecord], int]] = collections.deque([(records, 0)])
+        while pending:
+            if self.stopping or not mapping.enabled:
+                return  # the checkpoint stays before what is unresolved
+            batch, retries = pending.popleft()
+            batch = self._drop_expired(batch, retries)
+            if not batch:
+                continue
+            kept = self._apply_filters(batch)
+            if not kept:
+                self._done(batch, succeeded=0)
+                continue
+            outcome = self._invoke(kept)
+            if outcome == "throttled":
+                pending.appendleft((batch, retries))
+                self.wait(0.2)
+                continue
+            if outcome is None:
+                self._done(batch, succeeded=len(kept))
+                continue
+            if isinstance(outcome, int):  # ReportBatchItemFailures: kept[outcome] is the lowest failure
+                failed_from = kept[outcome].position
+                done = [r for r in batch if r.position < failed_from]
+                if done:
+                    self._done(done, succeeded=outcome)
+                remaining = [r for r in batch if r.position >= failed_from]
+                stats.item_failures += 1
+                self._failed(pending, remaining, retries, bisect=False)
+                continue
+            self._failed(pending, batch, retries, bisect=bool(mapping.bisect_on_error))
+
+    def _failed(self, pending: collections.deque[tuple[list[StreamRecord], int]], batch: list[StreamRecord], retries: int, bisect: bool) -> None:
+        mapping = self.mapping
+        stats = self.stats
+        if bisect and len(batch) > 1:
+            middle = len(batch) // 2
+            stats.bisects += 1
+            # Halves keep the retry count: "splitting a batch does not count towards the retry quota".
+            pending.appendleft((batch[middle:], retries))
+            pending.appendleft((batch[:middle], retries))
+            return
+        max_retries = -1 if mapping.max_retry_attempts is None else int(mapping.max_retry_attempts)
+        if max_retries != -1 and retries >= max_retries:
+            self._on_failure(batch, "RetryAttemptsExhausted", retries + 1)
+            return
+        stats.retries += 1
+        self.wait(min(self.delivery.cloud.config.stream_retry_delay * 2**retries, 1.0))
+        pending.appendleft((batch, retries + 1))
+
+    def _drop_expired(self, batch: list[StreamRecord], retries: int) -> list[StreamRecord]:
+        max_age = self.mapping.max_record_age
+        if max_age is None or int(max_age) == -1:
+            return batch
+        now = CLOCK.time()
+        expired = [r for r in batch if now - r.arrival > int(max_age)]
+        if not expired:
+            return batch
+        # Records arrive in order, so the expired ones are a prefix of the batch.
+        self.stats.expired += len(expired)
+        self._on_failure(expired, "RecordAgeExceeded", retries)
+        return [r for r in batch if now - r.arrival <= int(max_age)]
+
+    def _apply_filters(self, batch: list[StreamRecord]) -> list[StreamRecord]:
+        filters = ((self.mapping.filter_criteria or {}).get("Filters")) or []
+        if not filters:
+            return batch
+        patterns = self.delivery.patterns(filters)
+        return [r for r in batch if any(p.matches(self.source.filter_view(r)) for p in patterns)]
+
+    def _invoke(self, kept: list[StreamRecord]) -> int | str | None:
+        """None = success; an int = index of the lowest reported item failure; "error" or "throttled"."""
+        stats = self.stats
+        cloud = self.delivery.cloud
+        now = CLOCK.time()
+        age_ms = max(0.0, (now - kept[-1].arrival) * 1000)
+        stats.iterator_age_ms = round(age_ms, 3)
+        stats.recent_iterator_age_ms.append(age_ms)
+        payload = json.dumps({"Records": [r.event for r in kept]}).encode()
+        started = time.perf_counter()
+        try:
+            fn = cloud.lambdas.function(self.mapping.function_arn)
+            result = cloud.lambdas.invoke(fn, payload)
+        except Throttled as exc:
+            stats.throttles += 1
+            stats.last_error = str(exc)
+            return "throttled"
+        except Exception as exc:  # the function was deleted, its code is broken, ...
+            stats.function_errors += 1
+            stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._last_request = None
+            return "error"
+        stats.recent_batch_ms.append((time.perf_counter() - started) * 1000)
+        stats.batches += 1
+        stats.batch_sizes[len(kept)] += 1
+        self._last_request = result.request_id
+        if result.errored:
+            stats.function_errors += 1
+            stats.last_error = result.payload.decode("utf-8", "replace")[:500]
+            return "error"
+        if "ReportBatchItemFailures" in (self.mapping.function_response_types or []):
+            lowest = reported_failures(result.payload, [r.sequence for r in kept])
+            if lowest is None:
+                stats.function_errors += 1
+                stats.last_error = f"invalid batchItemFailures response: {result.payload[:300]!r}"
+                return "error"
+            if lowest < len(kept):
+                return lowest
+        return None
+
+    _last_request: str | None = None
+
+    def _done(self, records: list[StreamRecord], succeeded: int) -> None:
+        """`records` are done: `succeeded` of them reached the function, the others were filtered out."""
+        stats = self.stats
+        stats.succeeded += succeeded
+        stats.filtered_out += len(records) - succeeded
+        stats.records_done += len(records)
+        self._commit(records[-1].position + 1)
+
+    def _on_failure(self, records: list[StreamRecord], condition: str, invoke_count: int) -> None:
+        stats = self.stats
+        stats.on_failure += len(records)
+        stats.records_done += len(records)
+        destination = ((self.mapping.destination_config or {}).get("OnFailure") or {}).get("Destination")
+        if destination:
+            record = {
+                "requestContext": {
+                    "requestId": self._last_request or str(uuid.uuid4()),
+                    "functionArn": self.mapping.function_arn,
+                    "condition": condition,
+                    "approximateInvokeCount": invoke_count,
+                },
+                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+                "version": "1.0",
+                "timestamp": _iso_ms(CLOCK.time()),
+                self.source.batch_info_key: {
+                    "shardId": self.source.shard_id,
+                    "startSequenceNumber": records[0].sequence,
+                    "endSequenceNumber": records[-1].sequence,
+                    "approximateArrivalOfFirstRecord": _iso_ms(records[0].arrival),
+                    "approximateArrivalOfLastRecord": _iso_ms(records[-1].arrival),
+                    "batchSize": len(records),
+                    "streamArn": self.source.source_arn,
+                },
+            }
+            try:
+                targets.send(self.delivery.cloud, destination, record)
+                stats.on_failure_records_sent += 1
+            except targets.DeliveryError as exc:
+                stats.destination_errors += 1
+                stats.last_error = f"on-failure destination {destination}: {exc}"
+                log.error("mapping %s: on-failure destination failed: %s", self.mapping.uuid, exc)
+        self._commit(records[-1].position + 1)
+
+    def lag(self) -> tuple[int, float]:
+        """Records not yet done in this shard, and the age (s) of the oldest of them."""
+        checkpoint = self.delivery.checkpoints.get(self.key)
+        if checkpoint is None:
+            return 0, 0.0
+        length = self.source.length()
+        if checkpoint.position >= length:
+            return 0, 0.0
+        arrival = self.source.arrival_at(checkpoint.position)
+        return length - checkpoint.position, max(0.0, CLOCK.time() - arrival) if arrival is not None else 0.0
+
+
+class StreamDelivery(Delivery):
+    """Pollers for the mappings whose source ARN has `service` (kinesis, dynamodb), one per shard."""
+
+    service = ""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        super().__init__(cloud)
+        self._pollers: dict[tuple[str, str], ShardPoller] = {}
+        self.checkpoints: dict[tuple[str, str], _Checkpoint] = {}
+        self.stats: dict[str, MappingStats] = collections.defaultdict(MappingStats)
+        self._patterns: dict[str, list[Any]] = {}
+        self._lock = threading.Lock()
+
+    @abstractmethod
+    def shards(self, mapping: EventSourceMapping) -> list[ShardSource]:
+        """The mapping's source shards as they are now (empty when the source is gone)."""
+
+    def mappings(self) -> dict[str, EventSourceMapping]:
+        from moto.awslambda.models import lambda_backends
+
+        found = {}
+        for regions in lambda_backends.values():
+            for backend in regions.values():
+                for uuid_, mapping in list(backend._event_source_mappings.items()):
+                    if mapping.event_source_arn.split(":")[2] == self.service:
+                        found[uuid_] = mapping
+        return found
+
+    def patterns(self, filters: list[dict[str, Any]]) -> list[Any]:
+        # One pattern engine for every filter in the local cloud (rules, SQS and stream filters): EventBridge's
+        # semantics. An invalid pattern was refused at CreateEventSourceMapping (patches/lambda_).
+        key = json.dumps(filters, sort_keys=True)
+        if key not in self._patterns:
+            self._patterns[key] = [patterns.compile(f["Pattern"]) for f in filters if f.get("Pattern")]
+        return self._patterns[key]
+
+    def reconcile(self) -> None:
+        mappings = self.mappings()
+        with self._lock:
+            wanted: dict[tuple[str, str], tuple[EventSourceMapping, ShardSource]] = {}
+            for uuid_, mapping in mappings.items():
+                for source in self.shards(mapping):
+                    wanted[(uuid_, source.shard_id)] = (mapping, source)
+            for key in list(self._pollers):
+                if key not in wanted or self._pollers[key].mapping is not wanted[key][0]:
+                    self._pollers.pop(key).stop(join=False)
+            for key, (mapping, source) in wanted.items():
+                if key not in self._pollers:
+                    poller = ShardPoller(self, mapping, source)
+                    self._pollers[key] = poller
+                    poller.start()
+            for key in list(self.checkpoints):
+                if key[0] not in mappings:
+                    del self.checkpoints[key]
+
+    def stop(self) -> None:
+        with self._lock:
+            for poller in self._pollers.values():
+                poller.stop(join=False)
+            self._pollers.clear()
+
+    def status(self) -> list[dict[str, Any]]:
+        rows = []
+        with self._lock:
+            pollers = list(self._pollers.values())
+        for uuid_, mapping in self.mappings().items():
+            stats = self.stats[uuid_]
+            mine = [p for p in pollers if p.mapping.uuid == uuid_]
+            lags = [p.lag() for p in mine]
+            rows.append(
+                {
+                    "kind": self.service,
+                    "uuid": uuid_,
+                    "source": mapping.event_source_arn.split(":", 5)[-1],
+                    "function": mapping.function_arn.split(":")[6] if mapping.function_arn.count(":") >= 6 else mapping.function_arn,
+                    "enabled": bool(mapping.enabled),
+                    "shards": len(mine),
+                    "parallelization_factor": int(mapping.parallelization_factor or 1),
+                    "batches": stats.batches,
+                    "records_done": stats.records_done,
+                    "succeeded": stats.succeeded,
+                    "on_failure": stats.on_failure,
+                    "on_failure_records_sent": stats.on_failure_records_sent,
+                    "filtered_out": stats.filtered_out,
+                    "function_errors": stats.function_errors,
+                    "item_failures": stats.item_failures,
+                    "retries": stats.retries,
+                    "bisects": stats.bisects,
+                    "expired": stats.expired,
+                    "throttles": stats.throttles,
+                    "destination_errors": stats.destination_errors,
+                    "lag_records": sum(n for n, _ in lags),
+                    "oldest_pending_age_ms": round(max((age for _, age in lags), default=0.0) * 1000, 3),
+                    "iterator_age_ms": stats.iterator_age_ms,
+                    "iterator_age_ms_p50": _pct(stats.recent_iterator_age_ms, 0.5),
+                    "iterator_age_ms_p99": _pct(stats.recent_iterator_age_ms, 0.99),
+                    "batch_ms_p50": _pct(stats.recent_batch_ms, 0.5),
+                    "batch_ms_p99": _pct(stats.recent_batch_ms, 0.99),
+                    "mean_batch": round(sum(k * v for k, v in stats.batch_sizes.items()) / stats.batches, 2) if stats.batches else None,
+                    "checkpoints": {
+                        shard: self.checkpoints[(u, shard)].position for (u, shard) in list(self.checkpoints) if u == uuid_
+                    },
+                    "last_error": stats.last_error,
+                    "at": CLOCK.time(),
+                }
+            )
+        return rows
