@@ -33,16 +33,17 @@ log = logging.getLogger("localcloud")
 
 
 class StepFunctions:
-    """Starting executions for EventBridge and other targets (the execution engine itself is moto's)."""
+    """Starting executions for EventBridge and other targets (the execution engine is moto's ASL interpreter,
+    patched in localcloud/patches/stepfunctions.py)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
         self._cloud = cloud
 
     def start(self, state_machine_arn: str, execution_input: str, name: str | None = None) -> str:
-        from moto.stepfunctions.models import stepfunctions_backends
+        from moto.stepfunctions.responses import get_backend
 
         parts = state_machine_arn.split(":")
-        backend = stepfunctions_backends[parts[4]][parts[3]]
+        backend = get_backend(parts[4], parts[3])
         execution = backend.start_execution(state_machine_arn, name or str(uuid.uuid4()), execution_input)
         return str(execution.execution_arn)
 
@@ -92,7 +93,14 @@ class LocalCloud:
         self.kinesis = KinesisDelivery(self)
         self.dynamodb_streams = DynamoDBStreamsDelivery(self)
         self.scheduler = SchedulerDelivery(self)
-        self.deliveries = [self.events, self.sqs, self.apis, self.kinesis, self.dynamodb_streams, self.scheduler]
+        self.deliveries = [
+            self.events,
+            self.sqs,
+            self.apis,
+            self.kinesis,
+            self.dynamodb_streams,
+            self.scheduler,
+        ]
         patches.install(self)
 
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))
@@ -106,7 +114,9 @@ class LocalCloud:
             timeout=120,  # idle keep-alive longer than Go's 90 s, so clients close first and never reuse a dead one
             accepted_queue_timeout=60,  # under CPU contention a connection may wait for a worker; never drop it at 10 s
         )
-        self._server.keep_alive_conn_limit = 4096  # default 10: excess idle connections were closed under clients
+        self._server.keep_alive_conn_limit = (
+            4096  # default 10: excess idle connections were closed under clients
+        )
         self._server.prepare()  # binds now, so a port in use fails here and not in a thread
         self._server_thread = threading.Thread(target=self._server.serve, name="moto-server", daemon=True)
         self._server_thread.start()
@@ -115,7 +125,10 @@ class LocalCloud:
         self.started_at = time.time()
         log.info(
             "local cloud %s up on %s (HTTP APIs on %s) in %.2f s",
-            self.instance_id, self.config.endpoint, self.apis.endpoint, time.monotonic() - started,
+            self.instance_id,
+            self.config.endpoint,
+            self.apis.endpoint,
+            time.monotonic() - started,
         )
         self._write_state()
         return self
