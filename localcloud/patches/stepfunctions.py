@@ -10,6 +10,10 @@ around them where moto falls short.
 - DescribeExecution / ListExecutions: the output is always JSON (moto returned a plain string output unencoded,
   so `json.loads(output)` failed for clients).
 - ValidateStateMachineDefinition and ListStateMachineVersions, which the Terraform provider calls, answer.
+- The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
+  `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
+  failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
+  `StartDate`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ def install() -> None:
     from moto.stepfunctions.parser import models as parser_models
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    _install_sfn_integration()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -96,3 +101,45 @@ def install() -> None:
 
     responses.StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+def _install_sfn_integration() -> None:
+    import datetime
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn,
+    )
+
+    original_parameters = sfn.StateTaskServiceSfn._normalise_parameters
+    original_response = sfn.StateTaskServiceSfn._normalise_response
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original_parameters(
+            self, parameters, boto_service_name=boto_service_name, service_action_name=service_action_name
+        )
+        # The Step Functions API's members are camelCase (stateMachineArn, name, input); ASL names them in
+        # PascalCase.
+        for key in list(parameters):
+            if key[:1].isupper():
+                parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        original_response(
+            self, response, boto_service_name=boto_service_name, service_action_name=service_action_name
+        )
+        if isinstance(response, dict):
+            for key in list(response):
+                value = response.pop(key)
+                if isinstance(value, datetime.datetime):
+                    value = value.isoformat()
+                response[key[0].upper() + key[1:]] = value
+
+    sfn.StateTaskServiceSfn._normalise_parameters = normalise_parameters
+    sfn.StateTaskServiceSfn._normalise_response = normalise_response

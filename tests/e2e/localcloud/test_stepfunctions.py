@@ -3,6 +3,7 @@ Map, Retry and Catch with AWS's semantics, EventBridge -> StartExecution, names,
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 
@@ -324,3 +325,56 @@ def test_eventbridge_rule_starts_executions_with_its_input_transformer(machines:
     )
     done = machines.finished(listed[0]["executionArn"])
     assert json.loads(done["output"]) == {"document": "docs/a.pdf", "origin": "events"}
+
+
+def test_start_execution_integration_names_the_child_and_catches_duplicates(machines: Machines) -> None:
+    """A parent starts a child named by a hash of its input (States.Hash); a second parent with the same input
+    meets ExecutionAlreadyExists, caught as StepFunctions.ExecutionAlreadyExistsException: one child."""
+    child = machines.create(
+        "child", {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    )
+    parent = machines.create(
+        "parent",
+        {
+            "StartAt": "StartChild",
+            "States": {
+                "StartChild": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution",
+                    "Parameters": {
+                        "StateMachineArn": child,
+                        "Name.$": "States.Hash(States.Format('{}#{}', $.key, $.etag), 'SHA-256')",
+                        "Input": {"key.$": "$.key", "parent.$": "$$.Execution.Id"},
+                    },
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"],
+                            "ResultPath": "$.duplicate",
+                            "Next": "AlreadyStarted",
+                        }
+                    ],
+                    "End": True,
+                },
+                "AlreadyStarted": {"Type": "Succeed"},
+            },
+        },
+    )
+    sfn = machines.sfn
+    first = sfn.start_execution(
+        stateMachineArn=parent, input=json.dumps({"key": "docs/a b.pdf", "etag": "e1"})
+    )["executionArn"]
+    done = machines.finished(first)
+    assert done["status"] == "SUCCEEDED", done
+    started = json.loads(done["output"])
+    expected_name = hashlib.sha256(b"docs/a b.pdf#e1").hexdigest()
+    assert started["ExecutionArn"].endswith(f":{expected_name}") and "StartDate" in started
+    second = sfn.start_execution(
+        stateMachineArn=parent, input=json.dumps({"key": "docs/a b.pdf", "etag": "e1"})
+    )["executionArn"]
+    duplicate = machines.finished(second)
+    assert duplicate["status"] == "SUCCEEDED"
+    assert (
+        json.loads(duplicate["output"])["duplicate"]["Error"]
+        == "StepFunctions.ExecutionAlreadyExistsException"
+    )
+    assert [e["name"] for e in sfn.list_executions(stateMachineArn=child)["executions"]] == [expected_name]
