@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 PIPELINE = "documents"
 
@@ -175,8 +176,9 @@ def generate(
 
 
 def document_id(key: str, etag: str) -> str:
-    """The workflow's execution name for an uploaded object (as the starter machine computes it)."""
-    return hashlib.sha256(f"{key}#{etag.strip(chr(34))}".encode()).hexdigest()
+    """The workflow's execution name for an uploaded object, as the starter machine computes it from the S3
+    event, whose key is URL-encoded."""
+    return hashlib.sha256(f"{quote_plus(key, safe='/')}#{etag.strip(chr(34))}".encode()).hexdigest()
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 from sluice.errors import (
@@ -87,8 +88,8 @@ class Limits:
 
 def document_id(key: str, etag: str) -> str:
     """The document's identity, also the execution name: sha256 of "<key>#<etag>" in hex (64 characters, valid
-    for an execution name). The starter machine computes the same with
-    ``States.Hash(States.Format('{}#{}', key, etag), 'SHA-256')``."""
+    for an execution name), with the key as the S3 event carries it (URL-encoded). The starter machine computes
+    the same with ``States.Hash(States.Format('{}#{}', key, etag), 'SHA-256')``."""
     return hashlib.sha256(f"{key}#{etag}".encode()).hexdigest()
 
 
@@ -110,7 +111,9 @@ def _s3_error_code(exc: ClientError) -> str:
 # --- validate --------------------------------------------------------------------------------------------------
 def validate(event: dict[str, Any], s3: Any, limits: Limits) -> dict[str, Any]:
     doc = _document(event)
-    bucket, key, etag = doc["bucket"], doc["key"], doc["etag"].strip('"')
+    # S3 event keys are URL-encoded ("a b.pdf" -> "a+b.pdf"); the state carries the real key from here on.
+    event_key, etag = doc["key"], doc["etag"].strip('"')
+    bucket, key = doc["bucket"], unquote_plus(event_key)
     suffix = key[key.rfind(".") :].lower() if "." in key.rsplit("/", 1)[-1] else ""
     kind = KINDS.get(suffix)
     if kind is None:
@@ -134,7 +137,14 @@ def validate(event: dict[str, Any], s3: Any, limits: Limits) -> dict[str, Any]:
         start = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-1023")["Body"].read()
         if b"%PDF-" not in start:
             raise CorruptPdf("not a PDF: no %PDF- header in the first 1 KB", stage="validate")
-    validated = {**doc, "etag": etag, "kind": kind, "size": size, "document_id": document_id(key, etag)}
+    validated = {
+        **doc,
+        "key": key,
+        "etag": etag,
+        "kind": kind,
+        "size": size,
+        "document_id": document_id(event_key, etag),
+    }
     return {**event, "document": validated}
 
 

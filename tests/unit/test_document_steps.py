@@ -64,7 +64,8 @@ def test_document_id_is_the_execution_name_the_starter_computes(logic) -> None:
     )
     name = logic.document_id("documents/" + "x" * 900 + ".pdf", "e" * 32)
     assert len(name) == 64 and name.isalnum()
-    assert samples.document_id("documents/a.pdf", '"abc"') == logic.document_id("documents/a.pdf", "abc")
+    # The key as the S3 event carries it: URL-encoded.
+    assert samples.document_id("documents/a b.pdf", '"abc"') == logic.document_id("documents/a+b.pdf", "abc")
 
 
 def test_validate_accepts_pdf_and_text(logic, stores) -> None:
@@ -76,6 +77,13 @@ def test_validate_accepts_pdf_and_text(logic, stores) -> None:
     assert out["execution"] == {"name": "exec-1"}  # the rest of the state is kept
     text = put(stores.s3, "documents/a.TXT", b"hello there")
     assert logic.validate(text, stores.s3, logic.Limits())["document"]["kind"] == "text"
+    # Event keys are URL-encoded; the state carries the real key, the id hashes the event's.
+    spaced = put(stores.s3, "documents/my report.txt", b"hello there")
+    spaced["document"]["key"] = "documents/my+report.txt"
+    out = logic.validate(spaced, stores.s3, logic.Limits())["document"]
+    assert out["key"] == "documents/my report.txt" and out["document_id"] == logic.document_id(
+        "documents/my+report.txt", out["etag"]
+    )
 
 
 @pytest.mark.parametrize(
