@@ -423,6 +423,8 @@ def record_failure(
         str(doc.get("key", "?")),
         str(doc.get("etag", "?")).strip('"'),
     )
+    if "document_id" not in doc:  # failed before validate decoded the event's URL-encoded key
+        key = unquote_plus(key)
     detail = describe_error(event.get("error"))
     item_id = f"{bucket}/{key}#{etag}"
     item = {
