@@ -267,3 +267,11 @@ def test_generic_etl_runs_extract_transform_load_notify(deployed):
     )
     assert (failed["status"], failed["error"]) == ("FAILED", "InvalidInput")
     assert sum(e["type"] == "TaskScheduled" for e in history(deployed, started["executionArn"])) == 1
+
+
+def test_plan_after_apply_shows_no_changes_to_the_workflows(deployed):
+    """The state machines, their roles, log groups and alarms read back as applied (moto returns what the provider
+    compares). The whole stack is checked by test_ingest's plan test; this names the part that is ours."""
+    changes = deployed.terraform.plan_changes()
+    ours = [c for c in changes if any(part in c.get("address", "") for part in ("document", "etl", "workflow"))]
+    assert ours == []
