@@ -1,11 +1,11 @@
 """`sluicectl`: deploy the stack and drive the pipelines from a terminal.
 
-sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
-sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
-sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
-sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
-sluicectl documents              pipeline 4: PDF and text documents through the Step Functions workflow
-sluicectl outputs                the deployed environment's Terraform outputs
+    sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
+    sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
+    sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
+    sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
+    sluicectl documents              pipeline 4: PDF and text documents through the Step Functions workflow
+    sluicectl outputs                the deployed environment's Terraform outputs
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ def local_cloud(start: bool = False) -> tuple[LocalCloudClient, Config]:
     client = LocalCloudClient.from_config(config)
     if client.health() is None:
         if not start:
-            console.print(
-                f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)"
-            )
+            console.print(f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)")
             raise typer.Exit(1)
         subprocess.run([sys.executable, "-m", "localcloud", "up"], check=True)
         client = LocalCloudClient.from_config(config)
@@ -76,10 +74,7 @@ def deploy_local(artifacts: Path, start: bool = False) -> tuple[LocalCloudClient
 
 
 @app.command()
-def deploy(
-    artifacts: ArtifactsOption = ROOT / "dist",
-    start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False,
-) -> None:
+def deploy(artifacts: ArtifactsOption = ROOT / "dist", start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False) -> None:
     """Apply the local Terraform environment to the running local cloud."""
     deploy_local(artifacts, start=start)
 
@@ -105,35 +100,19 @@ def demo(
     s3 = client.boto3_client("s3")
     started = time.monotonic()
     ingest.upload(s3, outputs_["landing_bucket_name"], run.samples)
-    console.print(
-        f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}"
-    )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    console.print(f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("objects ended (processed or failed)", total=len(run.samples))
         counts = ingest.wait_accounted(
-            client.boto3_client,
-            outputs_,
-            run,
-            timeout,
-            on_progress=lambda c: progress.update(task, completed=c.accounted),
+            client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted)
         )
     elapsed = time.monotonic() - started
     _print_counts(counts, run, elapsed, client)
-    expected_ok = (
-        counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
-    )
+    expected_ok = counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
     if not expected_ok:
         console.print("[red]the pipeline did not account for every object[/]")
         raise typer.Exit(1)
-    console.print(
-        f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)"
-    )
+    console.print(f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)")
 
 
 def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client: LocalCloudClient) -> None:
@@ -163,15 +142,10 @@ def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client
         deliveries.add_column(column)
     for row in status["deliveries"]:
         if row["kind"] == "rule":
-            deliveries.add_row(
-                f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"])
-            )
+            deliveries.add_row(f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"]))
         elif row["kind"] == "sqs":
             deliveries.add_row(
-                f"{row['source']} → {row['function']}",
-                str(row["messages"]),
-                str(row["batches"]),
-                f"{row['item_failures']} items, {row['function_errors']} errors",
+                f"{row['source']} → {row['function']}", str(row["messages"]), str(row["batches"]), f"{row['item_failures']} items, {row['function_errors']} errors"
             )
     console.print(deliveries)
 
@@ -193,50 +167,27 @@ def route(
     started = time.monotonic()
     calls = routing.submit_events(client.boto3_client("events"), outputs_["domain_bus_name"], by_event)
     keys = routing.upload_files(client.boto3_client("s3"), outputs_["landing_bucket_name"], run, by_file)
-    console.print(
-        f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}"
-    )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    console.print(f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("records ended (processed or unroutable)", total=len(run.samples))
-        counts = routing.wait_routed(
-            client.boto3_client,
-            outputs_,
-            run,
-            timeout,
-            on_progress=lambda c: progress.update(task, completed=c.accounted),
-        )
+        counts = routing.wait_routed(client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted))
     elapsed = time.monotonic() - started
     expected = run.expected_counts()
     table = Table(title=f"routing run {run.run_id} · {elapsed:.1f} s")
     for column, justify in (("where", "left"), ("count", "right"), ("expected", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     rows = [(f"{t} processor", counts.by_type[t], expected[t]) for t in routing.TYPES]
-    rows += [
-        (f"unroutable: {reason}", counts.reasons[reason], n)
-        for reason, n in sorted(run.expected_reasons().items())
-    ]
+    rows += [(f"unroutable: {reason}", counts.reasons[reason], n) for reason, n in sorted(run.expected_reasons().items())]
     rows += [("misrouted", counts.misrouted, 0), ("lost", counts.lost, 0)]
     for where, value, want in rows:
         table.add_row(where, str(value), str(want), style=None if value == want else "red")
     console.print(table)
-    ok = (
-        counts.lost == 0
-        and counts.misrouted == 0
-        and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
-    )
+    ok = counts.lost == 0 and counts.misrouted == 0 and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
     ok = ok and counts.reasons == run.expected_reasons()
     if not ok:
         console.print("[red]the pipeline did not account for every record as expected[/]")
         raise typer.Exit(1)
-    console.print(
-        f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost"
-    )
+    console.print(f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost")
 
 
 @app.command()
@@ -267,10 +218,7 @@ def fanout(
             "checksum": lambda r: f"{r.get('verdict', r.get('status'))} {str(r.get('sha256', ''))[:12]}",
             "preview": lambda r: r.get("preview_key", r.get("status")),
         }
-        table.add_row(
-            key.removeprefix(run.prefix),
-            *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])),
-        )
+        table.add_row(key.removeprefix(run.prefix), *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])))
     console.print(table)
     if len(completions) != objects:
         console.print(f"[red]{objects - len(completions)} uploads did not complete[/]")
@@ -280,15 +228,8 @@ def fanout(
 
 @app.command()
 def documents(
-    count: Annotated[
-        int, typer.Option(help="Good documents to upload (PDF and text, positive and negative).")
-    ] = 20,
-    bad: Annotated[
-        bool,
-        typer.Option(
-            help="Also upload one of each kind of bad input (corrupt, encrypted, image-only, too long, too large, not UTF-8, empty)."
-        ),
-    ] = True,
+    count: Annotated[int, typer.Option(help="Good documents to upload (PDF and text, positive and negative).")] = 20,
+    bad: Annotated[bool, typer.Option(help="Also upload one of each kind of bad input (corrupt, encrypted, image-only, too long, too large, not UTF-8, empty).")] = True,
     seed: Annotated[int, typer.Option(help="Sample seed.")] = 7,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every execution to end.")] = 300.0,
     artifacts: ArtifactsOption = ROOT / "dist",
@@ -300,51 +241,21 @@ def documents(
     generated = document_runs.generate(count, run.prefix, seed=seed, bad=bad)
     started = time.monotonic()
     document_runs.upload(client.boto3_client, outputs_["landing_bucket_name"], run, generated)
-    console.print(
-        f"uploaded {len(generated)} documents under s3://{outputs_['landing_bucket_name']}/{run.prefix}"
-    )
+    console.print(f"uploaded {len(generated)} documents under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
     machine = outputs_["documents_state_machine_arn"]
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("executions ended", total=len(generated))
-        document_runs.wait(
-            client.boto3_client,
-            machine,
-            run,
-            timeout=timeout,
-            on_progress=lambda n: progress.update(task, completed=n),
-        )
+        document_runs.wait(client.boto3_client, machine, run, timeout=timeout, on_progress=lambda n: progress.update(task, completed=n))
     elapsed = time.monotonic() - started
-    rows = document_runs.outcomes(
-        client.boto3_client, run, outputs_["documents_results_table_name"], outputs_["failures_table_name"]
-    )
+    rows = document_runs.outcomes(client.boto3_client, run, outputs_["documents_results_table_name"], outputs_["failures_table_name"])
     table = Table(title=f"documents run {run.run_id} · {elapsed:.1f} s")
-    for column, justify in (
-        ("document", "left"),
-        ("expected", "left"),
-        ("execution", "left"),
-        ("sentiment", "right"),
-        ("keywords / cause", "left"),
-        ("s", "right"),
-    ):
+    for column, justify in (("document", "left"), ("expected", "left"), ("execution", "left"), ("sentiment", "right"), ("keywords / cause", "left"), ("s", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         sentiment = f"{row.sentiment} {row.compound:+.2f}" if row.sentiment else (row.error_code or "")
         detail = ", ".join(row.keywords) if row.sentiment else (row.reason or "")
-        table.add_row(
-            row.key.removeprefix(run.prefix),
-            row.expected,
-            row.status,
-            sentiment,
-            detail[:70],
-            f"{row.seconds or 0:.1f}",
-            style=None if row.as_expected else "red",
-        )
+        style = None if row.as_expected else "red"
+        table.add_row(row.key.removeprefix(run.prefix), row.expected, row.status, sentiment, detail[:70], f"{row.seconds or 0:.1f}", style=style)
     console.print(table)
     counts = document_runs.count(rows)
     console.print(
@@ -354,9 +265,7 @@ def documents(
     if counts.accounted != len(generated) or counts.as_expected != len(generated):
         console.print("[red]not every document ended as expected[/]")
         raise typer.Exit(1)
-    console.print(
-        f"[green]✓ every document accounted for[/]: {counts.results} results, {counts.failure_records} failures recorded, 0 lost"
-    )
+    console.print(f"[green]✓ every document accounted for[/]: {counts.results} results, {counts.failure_records} failures recorded, 0 lost")
 
 
 def main() -> None:
