@@ -33,6 +33,10 @@ $(STAMP): requirements/dev.txt pyproject.toml
 demo: setup build ## Run pipeline 1 end to end on the local cloud: start it, apply Terraform, push 200 objects, print counts
 	$(PY) -m sluicectl demo
 
+.PHONY: demo-documents
+demo-documents: setup build ## Run pipeline 4 (Step Functions document workflow): 20 PDF/text documents + bad ones, results and failures
+	$(PY) -m sluicectl documents
+
 .PHONY: test
 test: setup ## Run every test: unit (moto, build, terraform) and end to end (local cloud + real terraform apply)
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

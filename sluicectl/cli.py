@@ -4,6 +4,7 @@
     sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
     sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
     sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
+    sluicectl documents              pipeline 4: PDF and text documents through the Step Functions workflow
     sluicectl outputs                the deployed environment's Terraform outputs
 """
 
@@ -25,6 +26,7 @@ from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
 from . import api_keys, inference, ingest, routing
+from . import documents as document_runs
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
@@ -271,6 +273,47 @@ def api_key_revoke(client_name: Annotated[str, typer.Argument(help="Whose key to
         console.print(f"[red]{client_name} has no key[/]")
         raise typer.Exit(1)
     console.print(f"[green]revoked[/] {client_name}")
+
+@app.command()
+def documents(
+    count: Annotated[int, typer.Option(help="Good documents to upload (PDF and text, positive and negative).")] = 20,
+    bad: Annotated[bool, typer.Option(help="Also upload one of each kind of bad input (corrupt, encrypted, image-only, too long, too large, not UTF-8, empty).")] = True,
+    seed: Annotated[int, typer.Option(help="Sample seed.")] = 7,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every execution to end.")] = 300.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Pipeline 4: upload generated documents, follow each one's execution of the document workflow and print its
+    result (sentiment, keywords) or its recorded failure (code, cause)."""
+    client, outputs_ = deploy_local(artifacts, start=True)
+    run = document_runs.Run.new(outputs_["documents_prefix"])
+    generated = document_runs.generate(count, run.prefix, seed=seed, bad=bad)
+    started = time.monotonic()
+    document_runs.upload(client.boto3_client, outputs_["landing_bucket_name"], run, generated)
+    console.print(f"uploaded {len(generated)} documents under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
+    machine = outputs_["documents_state_machine_arn"]
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("executions ended", total=len(generated))
+        document_runs.wait(client.boto3_client, machine, run, timeout=timeout, on_progress=lambda n: progress.update(task, completed=n))
+    elapsed = time.monotonic() - started
+    rows = document_runs.outcomes(client.boto3_client, run, outputs_["documents_results_table_name"], outputs_["failures_table_name"])
+    table = Table(title=f"documents run {run.run_id} · {elapsed:.1f} s")
+    for column, justify in (("document", "left"), ("expected", "left"), ("execution", "left"), ("sentiment", "right"), ("keywords / cause", "left"), ("s", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        sentiment = f"{row.sentiment} {row.compound:+.2f}" if row.sentiment else (row.error_code or "")
+        detail = ", ".join(row.keywords) if row.sentiment else (row.reason or "")
+        style = None if row.as_expected else "red"
+        table.add_row(row.key.removeprefix(run.prefix), row.expected, row.status, sentiment, detail[:70], f"{row.seconds or 0:.1f}", style=style)
+    console.print(table)
+    counts = document_runs.count(rows)
+    console.print(
+        f"{counts.results} results, {counts.failure_records} failure records, sentiment right for {counts.sentiment_right}/{count}; "
+        f"{len(generated) / elapsed * 60:.0f} documents/minute end to end"
+    )
+    if counts.accounted != len(generated) or counts.as_expected != len(generated):
+        console.print("[red]not every document ended as expected[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ every document accounted for[/]: {counts.results} results, {counts.failure_records} failures recorded, 0 lost")
 
 
 def main() -> None:

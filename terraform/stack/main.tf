@@ -58,10 +58,11 @@ locals {
     models           = module.model_bucket
   }
   tables = merge({
-    idempotency    = module.idempotency_table
-    failures       = module.failures_table
-    ingest_results = module.ingest_results_table
-    predictions    = module.predictions_table
+    idempotency      = module.idempotency_table
+    failures         = module.failures_table
+    ingest_results   = module.ingest_results_table
+    predictions      = module.predictions_table
+    document_results = module.documents_results_table
   }, local.routing_tables)
 }
 

@@ -309,3 +309,45 @@ output "api_keys_parameter" {
   description = "SSM parameter holding the HTTP API key hashes; manage keys with `sluicectl api-key`."
   value       = module.stack.api_keys_parameter
 }
+
+# --- pipeline 4: documents ---
+
+output "documents_state_machine_arn" {
+  description = "ARN of the document workflow (pipeline 4); executions are named sha256(key#ETag)."
+  value       = module.stack.documents_state_machine_arn
+}
+
+output "documents_starter_state_machine_arn" {
+  description = "ARN of the machine the documents rule starts; it starts the document workflow once per document version."
+  value       = module.stack.documents_starter_state_machine_arn
+}
+
+output "documents_results_table_name" {
+  description = "Document results, hash key document_id."
+  value       = module.stack.documents_results_table_name
+}
+
+output "documents_prefix" {
+  description = "Landing-bucket prefix of the documents that start the workflow."
+  value       = module.stack.documents_prefix
+}
+
+output "documents_rule_name" {
+  description = "EventBridge rule starting the document workflow (default bus)."
+  value       = module.stack.documents_rule_name
+}
+
+output "documents_function_names" {
+  description = "Document step functions, step => function name."
+  value       = module.stack.documents_function_names
+}
+
+output "workflow_notices_topic_arn" {
+  description = "SNS topic of workflow notices (message attributes pipeline and outcome)."
+  value       = module.stack.workflow_notices_topic_arn
+}
+
+output "etl_state_machine_arn" {
+  description = "ARN of the generic ETL state machine (Extract -> Transform -> Load -> Notify)."
+  value       = module.stack.etl_state_machine_arn
+}
