@@ -1,10 +1,11 @@
 """`sluicectl`: deploy the stack and drive the pipelines from a terminal.
 
-    sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
-    sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
-    sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
-    sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
-    sluicectl outputs                the deployed environment's Terraform outputs
+sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
+sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
+sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
+sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
+sluicectl stream                 pipeline 5: a synthetic transaction stream with labelled fraud; recall/precision
+sluicectl outputs                the deployed environment's Terraform outputs
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
 from . import ingest, routing
+from . import stream as transactions
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
@@ -37,7 +39,9 @@ def local_cloud(start: bool = False) -> tuple[LocalCloudClient, Config]:
     client = LocalCloudClient.from_config(config)
     if client.health() is None:
         if not start:
-            console.print(f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)")
+            console.print(
+                f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)"
+            )
             raise typer.Exit(1)
         subprocess.run([sys.executable, "-m", "localcloud", "up"], check=True)
         client = LocalCloudClient.from_config(config)
@@ -72,7 +76,10 @@ def deploy_local(artifacts: Path, start: bool = False) -> tuple[LocalCloudClient
 
 
 @app.command()
-def deploy(artifacts: ArtifactsOption = ROOT / "dist", start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False) -> None:
+def deploy(
+    artifacts: ArtifactsOption = ROOT / "dist",
+    start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False,
+) -> None:
     """Apply the local Terraform environment to the running local cloud."""
     deploy_local(artifacts, start=start)
 
@@ -98,19 +105,35 @@ def demo(
     s3 = client.boto3_client("s3")
     started = time.monotonic()
     ingest.upload(s3, outputs_["landing_bucket_name"], run.samples)
-    console.print(f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+    console.print(
+        f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("objects ended (processed or failed)", total=len(run.samples))
         counts = ingest.wait_accounted(
-            client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted)
+            client.boto3_client,
+            outputs_,
+            run,
+            timeout,
+            on_progress=lambda c: progress.update(task, completed=c.accounted),
         )
     elapsed = time.monotonic() - started
     _print_counts(counts, run, elapsed, client)
-    expected_ok = counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
+    expected_ok = (
+        counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
+    )
     if not expected_ok:
         console.print("[red]the pipeline did not account for every object[/]")
         raise typer.Exit(1)
-    console.print(f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)")
+    console.print(
+        f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)"
+    )
 
 
 def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client: LocalCloudClient) -> None:
@@ -140,10 +163,15 @@ def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client
         deliveries.add_column(column)
     for row in status["deliveries"]:
         if row["kind"] == "rule":
-            deliveries.add_row(f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"]))
+            deliveries.add_row(
+                f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"])
+            )
         elif row["kind"] == "sqs":
             deliveries.add_row(
-                f"{row['source']} → {row['function']}", str(row["messages"]), str(row["batches"]), f"{row['item_failures']} items, {row['function_errors']} errors"
+                f"{row['source']} → {row['function']}",
+                str(row["messages"]),
+                str(row["batches"]),
+                f"{row['item_failures']} items, {row['function_errors']} errors",
             )
     console.print(deliveries)
 
@@ -165,27 +193,50 @@ def route(
     started = time.monotonic()
     calls = routing.submit_events(client.boto3_client("events"), outputs_["domain_bus_name"], by_event)
     keys = routing.upload_files(client.boto3_client("s3"), outputs_["landing_bucket_name"], run, by_file)
-    console.print(f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+    console.print(
+        f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("records ended (processed or unroutable)", total=len(run.samples))
-        counts = routing.wait_routed(client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted))
+        counts = routing.wait_routed(
+            client.boto3_client,
+            outputs_,
+            run,
+            timeout,
+            on_progress=lambda c: progress.update(task, completed=c.accounted),
+        )
     elapsed = time.monotonic() - started
     expected = run.expected_counts()
     table = Table(title=f"routing run {run.run_id} · {elapsed:.1f} s")
     for column, justify in (("where", "left"), ("count", "right"), ("expected", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     rows = [(f"{t} processor", counts.by_type[t], expected[t]) for t in routing.TYPES]
-    rows += [(f"unroutable: {reason}", counts.reasons[reason], n) for reason, n in sorted(run.expected_reasons().items())]
+    rows += [
+        (f"unroutable: {reason}", counts.reasons[reason], n)
+        for reason, n in sorted(run.expected_reasons().items())
+    ]
     rows += [("misrouted", counts.misrouted, 0), ("lost", counts.lost, 0)]
     for where, value, want in rows:
         table.add_row(where, str(value), str(want), style=None if value == want else "red")
     console.print(table)
-    ok = counts.lost == 0 and counts.misrouted == 0 and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
+    ok = (
+        counts.lost == 0
+        and counts.misrouted == 0
+        and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
+    )
     ok = ok and counts.reasons == run.expected_reasons()
     if not ok:
         console.print("[red]the pipeline did not account for every record as expected[/]")
         raise typer.Exit(1)
-    console.print(f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost")
+    console.print(
+        f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost"
+    )
 
 
 @app.command()
@@ -216,12 +267,133 @@ def fanout(
             "checksum": lambda r: f"{r.get('verdict', r.get('status'))} {str(r.get('sha256', ''))[:12]}",
             "preview": lambda r: r.get("preview_key", r.get("status")),
         }
-        table.add_row(key.removeprefix(run.prefix), *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])))
+        table.add_row(
+            key.removeprefix(run.prefix),
+            *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])),
+        )
     console.print(table)
     if len(completions) != objects:
         console.print(f"[red]{objects - len(completions)} uploads did not complete[/]")
         raise typer.Exit(1)
     console.print(f"[green]✓ every upload completed[/]: {objects} completions read from the client's queue")
+
+
+@app.command()
+def stream(
+    rate: Annotated[
+        float, typer.Option(help="Records per second the producer sends (0 = as fast as it can).")
+    ] = 500.0,
+    count: Annotated[int, typer.Option(help="Transactions to send.")] = 5000,
+    users: Annotated[int, typer.Option(help="Distinct users (partition keys).")] = 300,
+    poison: Annotated[
+        int, typer.Option(help="Malformed records to mix in (each ends in the on-failure queue).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every record to be scored.")] = 300.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Pipeline 5: send a synthetic transaction stream with labelled fraud patterns at a chosen rate, wait until
+    the scorer has finished every record, and print what it flagged against the labels."""
+    client, outputs_ = deploy_local(artifacts, start=True)
+    s3 = client.boto3_client("s3")
+    if not transactions.model_published(
+        s3, outputs_["inference_model_bucket_name"], outputs_["fraud_model_name"]
+    ):
+        console.print(
+            "[yellow]no fraud model published[/]: the rule alone scores (run `make fraud-model` for model scores)"
+        )
+    step = max(1, count // (poison + 1))
+    run = transactions.generate(count, users=users, seed=seed, poison=[step * (i + 1) for i in range(poison)])
+    uuid_ = outputs_["fraud_scorer_mapping_uuid"]
+    baseline = int(transactions.mapping_row(client, uuid_).get("records_done", 0))
+    total = len(run.samples)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        sent_task = progress.add_task(f"sent at ≤ {rate:g}/s" if rate else "sent", total=total)
+        produced = transactions.produce(
+            client.boto3_client("kinesis"),
+            outputs_["stream_name"],
+            run.samples,
+            rate=rate or None,
+            on_progress=lambda n: progress.update(sent_task, completed=n),
+        )
+        done_task = progress.add_task("done by the scorer's mapping", total=total)
+        row = transactions.wait_done(
+            client,
+            uuid_,
+            baseline + total,
+            timeout,
+            on_progress=lambda n: progress.update(done_task, completed=n - baseline),
+        )
+    dynamodb = client.boto3_client("dynamodb")
+    alerts = transactions.alerts_for(dynamodb, outputs_["fraud_alerts_table_name"], run.run_id)
+    states = transactions.user_states(dynamodb, outputs_["fraud_features_table_name"], run.users)
+    result = transactions.evaluate(run, alerts, states)
+    on_failure = int(row.get("on_failure", 0))
+    table = Table(
+        title=f"stream run {run.run_id} · {total:,} records at {produced.rate:,.0f}/s · {dict(produced.per_shard)}"
+    )
+    for column, justify in (
+        ("pattern", "left"),
+        ("sent", "right"),
+        ("alerts", "right"),
+        ("by the rule", "right"),
+        ("by the model", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for kind in ("normal", *transactions.PATTERNS):
+        if kind in result.by_kind:
+            r = result.by_kind[kind]
+            table.add_row(kind, f"{r['sent']:,}", f"{r['alerts']:,}", f"{r['rule']:,}", f"{r['model']:,}")
+    console.print(table)
+    summary = Table(title="scorer vs labels")
+    for column, justify in (("measure", "left"), ("value", "right"), ("target", "right")):
+        summary.add_column(column, justify=justify)  # type: ignore[arg-type]
+    rows = [
+        ("seed rule: recall", f"{result.rule_recall:.4f}", "≥ 0.95", result.rule_recall >= 0.95),
+        ("seed rule: precision", f"{result.rule_precision:.4f}", "≥ 0.90", result.rule_precision >= 0.90),
+        ("all fraud (rule + anomaly): recall", f"{result.recall:.4f}", "", True),
+        ("all fraud: precision", f"{result.precision:.4f}", "", True),
+        (
+            "transactions scored (feature store)",
+            f"{result.scored:,}",
+            f"{total - result.poison:,}",
+            result.scored == total - result.poison,
+        ),
+        ("records sent to the on-failure queue", f"{on_failure:,}", f"{result.poison:,}", True),
+        (
+            "users whose last transaction is not the last sent",
+            str(result.last_mismatch),
+            "0",
+            result.last_mismatch == 0,
+        ),
+        ("transactions seen out of order", str(result.late), "0", result.late == 0),
+        (
+            "per-batch latency p50 / p99 (ms)",
+            f"{row.get('batch_ms_p50')} / {row.get('batch_ms_p99')}",
+            "",
+            True,
+        ),
+        (
+            "iterator age p50 / p99 (ms)",
+            f"{row.get('iterator_age_ms_p50')} / {row.get('iterator_age_ms_p99')}",
+            "",
+            True,
+        ),
+    ]
+    for name, value, target, ok in rows:
+        summary.add_row(name, value, target, style=None if ok else "red")
+    console.print(summary)
+    if not all(ok for *_, ok in rows):
+        raise typer.Exit(1)
+    console.print(
+        f"[green]✓ {result.scored:,} scored, {result.alerts:,} alerts, {result.poison} poison record(s) given up on, 0 lost[/]"
+    )
 
 
 def main() -> None:
