@@ -10,9 +10,7 @@ import typer
 BENCHMARKS = ("runtime", "ingest", "routing", "inference", "kinesis")
 
 
-def main(
-    names: Annotated[list[str] | None, typer.Argument(help=f"Any of: {', '.join(BENCHMARKS)}")] = None,
-) -> None:
+def main(names: Annotated[list[str] | None, typer.Argument(help=f"Any of: {', '.join(BENCHMARKS)}")] = None) -> None:
     for name in names or BENCHMARKS:
         if name not in BENCHMARKS:
             raise typer.BadParameter(f"unknown benchmark {name!r}")

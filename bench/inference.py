@@ -103,15 +103,10 @@ def _sizes() -> dict:
         row = {}
         for key in ("layers/ml", "layers/shared", "functions/inference_worker", "functions/inference_api"):
             if key in artifacts:
-                row[key] = {
-                    "zip_bytes": artifacts[key]["size"],
-                    "unzipped_bytes": artifacts[key]["unzipped_size"],
-                }
+                row[key] = {"zip_bytes": artifacts[key]["size"], "unzipped_bytes": artifacts[key]["unzipped_size"]}
         worker = artifacts.get("functions/inference_worker")
         if worker:
-            total = worker["unzipped_size"] + sum(
-                artifacts[f"layers/{name}"]["unzipped_size"] for name in worker.get("layers", [])
-            )
+            total = worker["unzipped_size"] + sum(artifacts[f"layers/{name}"]["unzipped_size"] for name in worker.get("layers", []))
             row["worker_with_layers_unzipped_bytes"] = total
             row["worker_share_of_250_MiB"] = round(total / 262_144_000, 3)
         sizes[target] = row
@@ -121,12 +116,7 @@ def _sizes() -> dict:
 def run() -> dict:
     trained = digits.train(("svc",))
     _, X_test, _, _ = digits.load_split()
-    images = [
-        digits.render_digit(
-            X_test[i % len(X_test)], (8, 28, 64, 100)[i % 4], ("PNG", "JPEG")[i % 2], invert=i % 3 == 0
-        )
-        for i in range(WARM_IMAGES)
-    ]
+    images = [digits.render_digit(X_test[i % len(X_test)], (8, 28, 64, 100)[i % 4], ("PNG", "JPEG")[i % 2], invert=i % 3 == 0) for i in range(WARM_IMAGES)]
     batching = _in_process_batching(trained, images)
 
     with deployed_cloud() as deployed:
@@ -138,16 +128,10 @@ def run() -> dict:
         # Cold starts: a configuration change retires the environments (as a deploy does); the next image starts one.
         base_env = lam.get_function_configuration(FunctionName=worker)["Environment"]["Variables"]
         for i in range(COLD_STARTS):
-            lam.update_function_configuration(
-                FunctionName=worker, Environment={"Variables": {**base_env, "BENCH_COLD_START": str(i)}}
-            )
+            lam.update_function_configuration(FunctionName=worker, Environment={"Variables": {**base_env, "BENCH_COLD_START": str(i)}})
             reply = client.submit(api, images[i])
             client.wait_ended([reply.body["result_url"]], timeout=60)
-        wait_until(
-            lambda: len(_log_records(cloud, worker, "init done")) >= COLD_STARTS,
-            timeout=30,
-            what="init log lines",
-        )
+        wait_until(lambda: len(_log_records(cloud, worker, "init done")) >= COLD_STARTS, timeout=30, what="init log lines")
         inits = [r["init"] for r in _log_records(cloud, worker, "init done")][-COLD_STARTS:]
         init_reports = []
         for line in cloud.logs(worker, lines=5000):
@@ -177,11 +161,7 @@ def run() -> dict:
     mapping = next((r for r in status["deliveries"] if r.get("function") == worker), {})
     init_p50 = percentile(init_reports, 0.5) if init_reports else float("nan")
     result = {
-        "model": {
-            "version": trained.version,
-            "held_out_accuracy": trained.accuracy,
-            "onnx_bytes": len(trained.onnx),
-        },
+        "model": {"version": trained.version, "held_out_accuracy": trained.accuracy, "onnx_bytes": len(trained.onnx)},
         "init_ms": summary(init_reports),
         "init_breakdown_ms": {
             key: percentile([i.get(key, float("nan")) for i in inits], 0.5)
@@ -206,47 +186,14 @@ def run() -> dict:
     show(
         "pipeline 3 (async inference) on the local cloud",
         [
-            (
-                "worker init: imports + model load (ms, p50)",
-                init_p50,
-                f"target ≤ {TARGETS['init_ms']} ms; "
-                + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in result["init_breakdown_ms"].items()),
-            ),
-            (
-                "warm per image, decode → label (ms, p50)",
-                result["warm_image_compute_ms"]["p50"],
-                f"target ≤ {TARGETS['warm_image_p50_ms']} ms; p99 {result['warm_image_compute_ms']['p99']}",
-            ),
-            (
-                "warm handler per image, with I/O (ms, p50)",
-                result["warm_handler_ms_per_image"]["p50"],
-                f"p99 {result['warm_handler_ms_per_image']['p99']}",
-            ),
-            (
-                "batch of 10 vs one at a time (throughput, times)",
-                batching["ratio_batch_vs_single"],
-                f"model alone x{batching['model_only_ratio']}",
-            ),
-            (
-                "API → result (ms, p50)",
-                result["api_to_result_ms"]["p50"],
-                f"target ≤ {TARGETS['api_to_result_p50_ms']} ms; p99 {result['api_to_result_ms']['p99']}",
-            ),
-            (
-                "200 images, 8 clients (images/s)",
-                result["load"]["images_per_s"],
-                f"{result['load']['ended']} ended, mean batch {result['load']['mean_batch']}",
-            ),
-            (
-                "ml layer zip / unzipped (MB)",
-                f"{aws.get('layers/ml', {}).get('zip_bytes', 0) / 1e6:.1f} / {aws.get('layers/ml', {}).get('unzipped_bytes', 0) / 1e6:.1f}",
-                "zip ≤ 50 MiB (direct upload)",
-            ),
-            (
-                "worker + layers unzipped (MB)",
-                round(aws.get("worker_with_layers_unzipped_bytes", 0) / 1e6, 1),
-                f"{aws.get('worker_share_of_250_MiB', 0):.0%} of the 250 MiB limit",
-            ),
+            ("worker init: imports + model load (ms, p50)", init_p50, f"target ≤ {TARGETS['init_ms']} ms; " + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in result["init_breakdown_ms"].items())),
+            ("warm per image, decode → label (ms, p50)", result["warm_image_compute_ms"]["p50"], f"target ≤ {TARGETS['warm_image_p50_ms']} ms; p99 {result['warm_image_compute_ms']['p99']}"),
+            ("warm handler per image, with I/O (ms, p50)", result["warm_handler_ms_per_image"]["p50"], f"p99 {result['warm_handler_ms_per_image']['p99']}"),
+            ("batch of 10 vs one at a time (throughput, times)", batching["ratio_batch_vs_single"], f"model alone x{batching['model_only_ratio']}"),
+            ("API → result (ms, p50)", result["api_to_result_ms"]["p50"], f"target ≤ {TARGETS['api_to_result_p50_ms']} ms; p99 {result['api_to_result_ms']['p99']}"),
+            ("200 images, 8 clients (images/s)", result["load"]["images_per_s"], f"{result['load']['ended']} ended, mean batch {result['load']['mean_batch']}"),
+            ("ml layer zip / unzipped (MB)", f"{aws.get('layers/ml', {}).get('zip_bytes', 0) / 1e6:.1f} / {aws.get('layers/ml', {}).get('unzipped_bytes', 0) / 1e6:.1f}", "zip ≤ 50 MiB (direct upload)"),
+            ("worker + layers unzipped (MB)", round(aws.get("worker_with_layers_unzipped_bytes", 0) / 1e6, 1), f"{aws.get('worker_share_of_250_MiB', 0):.0%} of the 250 MiB limit"),
         ],
     )
     write("inference", result)

@@ -45,11 +45,7 @@ def run() -> dict:
         [
             ("local cloud start (s)", result["local_cloud_start_seconds"], ""),
             ("terraform apply, local env (s)", result["terraform_apply_seconds"], "target ≤ 90 s"),
-            (
-                "terraform plan after apply (s)",
-                result["terraform_plan_seconds"],
-                f"{len(changes)} changes (target 0)",
-            ),
+            ("terraform plan after apply (s)", result["terraform_plan_seconds"], f"{len(changes)} changes (target 0)"),
             ("objects end to end", OBJECTS, f"uploaded in {result['upload_seconds']} s"),
             ("objects/s", result["objects_per_second"], "target ≥ 50"),
             ("lost", result["lost"], "target 0"),

@@ -55,9 +55,7 @@ def _phase(deployed: Any, name: str, via: str) -> dict[str, Any]:
     started = time.perf_counter()
     producer_calls = 0
     if via == "events":
-        producer_calls = routing.submit_events(
-            clients("events"), outputs["domain_bus_name"], run.samples, workers=4
-        )
+        producer_calls = routing.submit_events(clients("events"), outputs["domain_bus_name"], run.samples, workers=4)
     else:
         routing.upload_files(clients("s3"), outputs["landing_bucket_name"], run, run.samples, per_file=100)
     matched_before = _route_rule_matches(outputs, before)
@@ -65,21 +63,13 @@ def _phase(deployed: Any, name: str, via: str) -> dict[str, Any]:
     def published() -> int:
         return _route_rule_matches(outputs, cloud.status()) - matched_before
 
-    wait_until(
-        lambda: published() >= RECORDS, timeout=900, what=f"{RECORDS} routed events on the bus", maximum=0.2
-    )
+    wait_until(lambda: published() >= RECORDS, timeout=900, what=f"{RECORDS} routed events on the bus", maximum=0.2)
     router_stage = time.perf_counter() - started
     counts = routing.wait_routed(clients, outputs, run, timeout=900)
     elapsed = time.perf_counter() - started
     after = cloud.status()
-    put_events = (
-        after["requests"].get("events.PutEvents", 0)
-        - before["requests"].get("events.PutEvents", 0)
-        - producer_calls
-    )
-    invocations = after["functions"][router]["invocations"] - before["functions"].get(router, {}).get(
-        "invocations", 0
-    )
+    put_events = after["requests"].get("events.PutEvents", 0) - before["requests"].get("events.PutEvents", 0) - producer_calls
+    invocations = after["functions"][router]["invocations"] - before["functions"].get(router, {}).get("invocations", 0)
     return {
         "records": RECORDS,
         "submitted_via": via,
@@ -90,9 +80,7 @@ def _phase(deployed: Any, name: str, via: str) -> dict[str, Any]:
         "router_put_events_calls": put_events,
         "events_per_put_events_call": round(counts.routed / put_events, 2) if put_events else None,
         "router_invocations": invocations,
-        "invocations_per_1000_events": round(invocations * 1000 / counts.routed, 1)
-        if counts.routed
-        else None,
+        "invocations_per_1000_events": round(invocations * 1000 / counts.routed, 1) if counts.routed else None,
         "lost": counts.lost,
         "misrouted": counts.misrouted,
         "counts": counts.as_dict(),
@@ -108,20 +96,11 @@ def _configure_router(deployed: Any, *, publish_batch_size: int, batch_size: int
     config = lam.get_function_configuration(FunctionName=router)
     variables = {**config["Environment"]["Variables"], "PUBLISH_BATCH_SIZE": str(publish_batch_size)}
     lam.update_function_configuration(FunctionName=router, Environment={"Variables": variables})
-    [mapping] = [
-        m
-        for m in lam.list_event_source_mappings()["EventSourceMappings"]
-        if m["FunctionArn"].endswith(f":function:{router}")
-    ]
+    [mapping] = [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["FunctionArn"].endswith(f":function:{router}")]
     lam.update_event_source_mapping(UUID=mapping["UUID"], BatchSize=batch_size)
     wait_until(
-        lambda: (
-            lam.get_function_configuration(FunctionName=router)["Environment"]["Variables"][
-                "PUBLISH_BATCH_SIZE"
-            ]
-            == str(publish_batch_size)
-            and lam.get_event_source_mapping(UUID=mapping["UUID"])["BatchSize"] == batch_size
-        ),
+        lambda: lam.get_function_configuration(FunctionName=router)["Environment"]["Variables"]["PUBLISH_BATCH_SIZE"] == str(publish_batch_size)
+        and lam.get_event_source_mapping(UUID=mapping["UUID"])["BatchSize"] == batch_size,
         timeout=30,
         what="the router configuration",
     )
@@ -139,97 +118,33 @@ def run() -> dict:
         "batched_router": batched,
         "batched_router_files": files,
         "per_record_router": per_record,
-        "speedup_events_per_second": round(
-            batched["routed_events_per_second"] / per_record["routed_events_per_second"], 2
-        ),
-        "speedup_router_stage": round(
-            batched["router_stage_events_per_second"] / per_record["router_stage_events_per_second"], 2
-        ),
-        "put_events_calls_ratio": round(
-            per_record["router_put_events_calls"] / max(1, batched["router_put_events_calls"]), 1
-        ),
-        "invocations_ratio": round(
-            per_record["router_invocations"] / max(1, batched["router_invocations"]), 1
-        ),
+        "speedup_events_per_second": round(batched["routed_events_per_second"] / per_record["routed_events_per_second"], 2),
+        "speedup_router_stage": round(batched["router_stage_events_per_second"] / per_record["router_stage_events_per_second"], 2),
+        "put_events_calls_ratio": round(per_record["router_put_events_calls"] / max(1, batched["router_put_events_calls"]), 1),
+        "invocations_ratio": round(per_record["router_invocations"] / max(1, batched["router_invocations"]), 1),
         "targets": {"lost": 0, "misrouted": 0, "events_per_put_events_call": "close to 10"},
     }
     show(
         f"pipeline 2 (routing) on the local cloud: {RECORDS} records per phase",
         [
             ("terraform apply, local env (s)", result["terraform_apply_seconds"], "whole stack"),
-            (
-                "batched: router stage events/s",
-                batched["router_stage_events_per_second"],
-                "submission to the route rules",
-            ),
-            (
-                "batched: routed events/s end to end",
-                batched["routed_events_per_second"],
-                f"{batched['seconds']} s, PutEvents submissions",
-            ),
-            (
-                "batched: events per PutEvents call",
-                batched["events_per_put_events_call"],
-                f"{batched['router_put_events_calls']} calls",
-            ),
-            (
-                "batched: invocations per 1,000 events",
-                batched["invocations_per_1000_events"],
-                f"{batched['router_invocations']} invocations",
-            ),
-            (
-                "files: router stage events/s",
-                files["router_stage_events_per_second"],
-                "upload to the route rules",
-            ),
-            (
-                "files: routed events/s end to end",
-                files["routed_events_per_second"],
-                f"{files['seconds']} s, JSON-lines files of 100",
-            ),
-            (
-                "files: events per PutEvents call",
-                files["events_per_put_events_call"],
-                f"{files['router_put_events_calls']} calls",
-            ),
-            (
-                "files: invocations per 1,000 events",
-                files["invocations_per_1000_events"],
-                f"{files['router_invocations']} invocations",
-            ),
-            (
-                "per-record: router stage events/s",
-                per_record["router_stage_events_per_second"],
-                "submission to the route rules",
-            ),
-            (
-                "per-record: routed events/s end to end",
-                per_record["routed_events_per_second"],
-                f"{per_record['seconds']} s",
-            ),
-            (
-                "per-record: events per PutEvents call",
-                per_record["events_per_put_events_call"],
-                f"{per_record['router_put_events_calls']} calls",
-            ),
-            (
-                "per-record: invocations per 1,000 events",
-                per_record["invocations_per_1000_events"],
-                f"{per_record['router_invocations']} invocations",
-            ),
+            ("batched: router stage events/s", batched["router_stage_events_per_second"], "submission to the route rules"),
+            ("batched: routed events/s end to end", batched["routed_events_per_second"], f"{batched['seconds']} s, PutEvents submissions"),
+            ("batched: events per PutEvents call", batched["events_per_put_events_call"], f"{batched['router_put_events_calls']} calls"),
+            ("batched: invocations per 1,000 events", batched["invocations_per_1000_events"], f"{batched['router_invocations']} invocations"),
+            ("files: router stage events/s", files["router_stage_events_per_second"], "upload to the route rules"),
+            ("files: routed events/s end to end", files["routed_events_per_second"], f"{files['seconds']} s, JSON-lines files of 100"),
+            ("files: events per PutEvents call", files["events_per_put_events_call"], f"{files['router_put_events_calls']} calls"),
+            ("files: invocations per 1,000 events", files["invocations_per_1000_events"], f"{files['router_invocations']} invocations"),
+            ("per-record: router stage events/s", per_record["router_stage_events_per_second"], "submission to the route rules"),
+            ("per-record: routed events/s end to end", per_record["routed_events_per_second"], f"{per_record['seconds']} s"),
+            ("per-record: events per PutEvents call", per_record["events_per_put_events_call"], f"{per_record['router_put_events_calls']} calls"),
+            ("per-record: invocations per 1,000 events", per_record["invocations_per_1000_events"], f"{per_record['router_invocations']} invocations"),
             ("batched / per-record events/s, router stage", result["speedup_router_stage"], "times faster"),
-            (
-                "batched / per-record events/s, end to end",
-                result["speedup_events_per_second"],
-                "times faster",
-            ),
+            ("batched / per-record events/s, end to end", result["speedup_events_per_second"], "times faster"),
             ("per-record / batched PutEvents calls", result["put_events_calls_ratio"], "times more calls"),
-            (
-                "lost / misrouted",
-                f"{batched['lost'] + files['lost'] + per_record['lost']} / "
-                f"{batched['misrouted'] + files['misrouted'] + per_record['misrouted']}",
-                "target 0 / 0",
-            ),
+            ("lost / misrouted", f"{batched['lost'] + files['lost'] + per_record['lost']} / "
+             f"{batched['misrouted'] + files['misrouted'] + per_record['misrouted']}", "target 0 / 0"),
         ],
     )
     write("routing", result)

@@ -19,9 +19,7 @@ from rich.table import Table
 from .client import LocalCloudClient, LocalCloudError, read_state
 from .config import Config
 
-app = typer.Typer(
-    help="The embedded local cloud: moto plus a Lambda runtime and AWS event delivery.", no_args_is_help=True
-)
+app = typer.Typer(help="The embedded local cloud: moto plus a Lambda runtime and AWS event delivery.", no_args_is_help=True)
 clock_app = typer.Typer(help="The local cloud's controllable clock.")
 fault_app = typer.Typer(help="Inject faults into function invocations.")
 schedule_app = typer.Typer(help="Scheduled EventBridge rules and EventBridge Scheduler schedules.")
@@ -30,14 +28,9 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(fault_app, name="fault")
 console = Console()
 
-PortOption = Annotated[
-    int | None, typer.Option("--port", "-p", help="Port (default 4580 or $LOCALCLOUD_PORT).")
-]
+PortOption = Annotated[int | None, typer.Option("--port", "-p", help="Port (default 4580 or $LOCALCLOUD_PORT).")]
 InstanceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--instance", help="Instance name: state lives in .localcloud/<instance>/ (default 'default')."
-    ),
+    str | None, typer.Option("--instance", help="Instance name: state lives in .localcloud/<instance>/ (default 'default').")
 ]
 
 
@@ -55,9 +48,7 @@ def _client(config: Config) -> LocalCloudClient:
 def up(
     port: PortOption = None,
     instance: InstanceOption = None,
-    foreground: Annotated[
-        bool, typer.Option("--foreground", help="Run in this terminal instead of detaching.")
-    ] = False,
+    foreground: Annotated[bool, typer.Option("--foreground", help="Run in this terminal instead of detaching.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the health check.")] = 30.0,
 ) -> None:
     """Start the local cloud (detached by default) and wait until it answers its health check."""
@@ -101,10 +92,7 @@ def serve(port: PortOption = None, instance: InstanceOption = None) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM."""
     from .cloud import LocalCloud
 
-    logging.basicConfig(
-        level=os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     config = _config(port, instance)
     cloud = LocalCloud(config).start()
@@ -159,53 +147,25 @@ def status(
     if as_json:
         print(json.dumps(data, indent=2, default=str))
         return
-    console.print(
-        f"[bold]local cloud[/] {data['instance']} at {data['endpoint']} · up {data['uptime_s']:.0f} s · clock +{data['clock_offset_s']:.0f} s"
-    )
-    functions = Table(
-        "function",
-        "invocations",
-        "errors",
-        "throttles",
-        "cold",
-        "p50 ms",
-        "p99 ms",
-        "envs busy/idle",
-        "last error",
-        title="Functions",
-    )
+    console.print(f"[bold]local cloud[/] {data['instance']} at {data['endpoint']} · up {data['uptime_s']:.0f} s · clock +{data['clock_offset_s']:.0f} s")
+    functions = Table("function", "invocations", "errors", "throttles", "cold", "p50 ms", "p99 ms", "envs busy/idle", "last error", title="Functions")
     for name, row in data["functions"].items():
         envs = row["environments"]
         functions.add_row(
-            name,
-            str(row["invocations"]),
-            str(row["errors"]),
-            str(row["throttles"]),
-            str(row["cold_starts"]),
-            str(row["duration_p50_ms"]),
-            str(row["duration_p99_ms"]),
-            f"{envs.get('busy', 0)}/{envs.get('idle', 0)}",
+            name, str(row["invocations"]), str(row["errors"]), str(row["throttles"]), str(row["cold_starts"]),
+            str(row["duration_p50_ms"]), str(row["duration_p99_ms"]), f"{envs.get('busy', 0)}/{envs.get('idle', 0)}",
             (row["last_error"] or "")[:60],
         )
     console.print(functions)
     queues = Table("queue", "visible", "in flight", "DLQ", "maxReceiveCount", title="Queues")
     for row in data["queues"]:
         style = "red" if row["name"].endswith("-dlq") and row["total"] else None
-        queues.add_row(
-            row["name"],
-            str(row["visible"]),
-            str(row["in_flight"]),
-            row["dlq"] or "",
-            str(row["max_receive_count"] or ""),
-            style=style,
-        )
+        queues.add_row(row["name"], str(row["visible"]), str(row["in_flight"]), row["dlq"] or "", str(row["max_receive_count"] or ""), style=style)
     console.print(queues)
     deliveries = Table("kind", "what", "counts", "last error", title="Deliveries")
     for row in data["deliveries"]:
         what = row.get("rule") or f"{row.get('source')} → {row.get('function')}"
-        counts = ", ".join(
-            f"{k}={v}" for k, v in row.items() if isinstance(v, int) and not isinstance(v, bool) and v
-        )
+        counts = ", ".join(f"{k}={v}" for k, v in row.items() if isinstance(v, int) and not isinstance(v, bool) and v)
         deliveries.add_row(row["kind"], what, counts, (row.get("last_error") or "")[:60])
     console.print(deliveries)
 
@@ -267,19 +227,10 @@ def schedule_list(
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(
-        "kind", "name", "expression", "next firings (UTC)", "fired", "last error", title="Schedules"
-    )
+    table = Table("kind", "name", "expression", "next firings (UTC)", "fired", "last error", title="Schedules")
     for row in rows:
         state = "" if row["enabled"] else " (disabled)"
-        table.add_row(
-            row["kind"],
-            row["name"] + state,
-            row["expression"],
-            ", ".join(row["next"]),
-            str(row["fired"]),
-            (row["last_error"] or "")[:60],
-        )
+        table.add_row(row["kind"], row["name"] + state, row["expression"], ", ".join(row["next"]), str(row["fired"]), (row["last_error"] or "")[:60])
     console.print(table)
 
 
@@ -301,28 +252,18 @@ def schedule_fire(
 def fault_set(
     function: str,
     error_rate: Annotated[float, typer.Option(help="Share of invocations that fail (0..1).")] = 0.0,
-    throttle_rate: Annotated[
-        float, typer.Option(help="Share of invocations that are throttled (0..1).")
-    ] = 0.0,
+    throttle_rate: Annotated[float, typer.Option(help="Share of invocations that are throttled (0..1).")] = 0.0,
     count: Annotated[int | None, typer.Option(help="Stop after this many injected faults.")] = None,
     port: PortOption = None,
     instance: InstanceOption = None,
 ) -> None:
     """Make a function fail or throttle at a rate."""
     client = _client(_config(port, instance))
-    print(
-        json.dumps(
-            client.set_fault(function, error_rate=error_rate, throttle_rate=throttle_rate, remaining=count)
-        )
-    )
+    print(json.dumps(client.set_fault(function, error_rate=error_rate, throttle_rate=throttle_rate, remaining=count)))
 
 
 @fault_app.command("clear")
-def fault_clear(
-    function: Annotated[str | None, typer.Argument()] = None,
-    port: PortOption = None,
-    instance: InstanceOption = None,
-) -> None:
+def fault_clear(function: Annotated[str | None, typer.Argument()] = None, port: PortOption = None, instance: InstanceOption = None) -> None:
     """Remove injected faults (of one function, or all)."""
     print(json.dumps(_client(_config(port, instance)).clear_faults(function)))
 

@@ -40,9 +40,7 @@ class LocalCloudClient:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
-            raise LocalCloudError(
-                f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}"
-            ) from exc
+            raise LocalCloudError(f"{method} {path}: {exc.code} {exc.read().decode(errors='replace')}") from exc
 
     def health(self) -> dict[str, Any] | None:
         try:
@@ -59,9 +57,7 @@ class LocalCloudClient:
                 return health
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
-        raise LocalCloudError(
-            f"the local cloud at {self.endpoint} did not become healthy within {timeout:.0f} s"
-        )
+        raise LocalCloudError(f"the local cloud at {self.endpoint} did not become healthy within {timeout:.0f} s")
 
     def status(self) -> dict[str, Any]:
         return self._call("GET", "status")
@@ -74,9 +70,7 @@ class LocalCloudClient:
         """Where the running instance serves HTTP APIs (http://127.0.0.1:<api port>)."""
         health = self.health()
         if not health or "api_endpoint" not in health:
-            raise LocalCloudError(
-                f"the local cloud at {self.endpoint} does not say where it serves HTTP APIs"
-            )
+            raise LocalCloudError(f"the local cloud at {self.endpoint} does not say where it serves HTTP APIs")
         return str(health["api_endpoint"])
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
@@ -106,12 +100,7 @@ class LocalCloudClient:
 
         config = kwargs.pop("config", BotoConfig(retries={"max_attempts": 2, "mode": "standard"}))
         return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            config=config,
-            **CREDENTIALS,
-            **kwargs,
+            service, endpoint_url=self.endpoint, region_name=self.region, config=config, **CREDENTIALS, **kwargs
         )
 
 

@@ -92,14 +92,7 @@ class LocalCloud:
         self.kinesis = KinesisDelivery(self)
         self.dynamodb_streams = DynamoDBStreamsDelivery(self)
         self.scheduler = SchedulerDelivery(self)
-        self.deliveries = [
-            self.events,
-            self.sqs,
-            self.apis,
-            self.kinesis,
-            self.dynamodb_streams,
-            self.scheduler,
-        ]
+        self.deliveries = [self.events, self.sqs, self.apis, self.kinesis, self.dynamodb_streams, self.scheduler]
         patches.install(self)
 
         app = ControlApp(self, DomainDispatcherApplication(create_backend_app))
@@ -113,9 +106,7 @@ class LocalCloud:
             timeout=120,  # idle keep-alive longer than Go's 90 s, so clients close first and never reuse a dead one
             accepted_queue_timeout=60,  # under CPU contention a connection may wait for a worker; never drop it at 10 s
         )
-        self._server.keep_alive_conn_limit = (
-            4096  # default 10: excess idle connections were closed under clients
-        )
+        self._server.keep_alive_conn_limit = 4096  # default 10: excess idle connections were closed under clients
         self._server.prepare()  # binds now, so a port in use fails here and not in a thread
         self._server_thread = threading.Thread(target=self._server.serve, name="moto-server", daemon=True)
         self._server_thread.start()
@@ -124,10 +115,7 @@ class LocalCloud:
         self.started_at = time.time()
         log.info(
             "local cloud %s up on %s (HTTP APIs on %s) in %.2f s",
-            self.instance_id,
-            self.config.endpoint,
-            self.apis.endpoint,
-            time.monotonic() - started,
+            self.instance_id, self.config.endpoint, self.apis.endpoint, time.monotonic() - started,
         )
         self._write_state()
         return self

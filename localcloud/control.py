@@ -89,12 +89,7 @@ class ControlApp:
 
     def on_schedules(self, request: Request) -> Response:
         """Scheduled rules and Scheduler schedules with their next firings (?count=N, default 5)."""
-        return _json(
-            {
-                "now": self.cloud.clock.now().isoformat(),
-                "schedules": self.cloud.scheduler.upcoming(int(request.args.get("count", 5))),
-            }
-        )
+        return _json({"now": self.cloud.clock.now().isoformat(), "schedules": self.cloud.scheduler.upcoming(int(request.args.get("count", 5)))})
 
     def on_schedule_fire(self, request: Request, name: str) -> Response:
         """Fire a rule or schedule now (name, group/name or ARN)."""
@@ -128,9 +123,4 @@ class ControlApp:
         tail = self.cloud.logs.tail(function, lines)
         if not tail and function not in self.cloud.logs.functions():
             raise NotFound(f"no logs for {function}")
-        return _json(
-            [
-                {"t": line.timestamp_ms, "request_id": line.request_id, "message": line.message}
-                for line in tail
-            ]
-        )
+        return _json([{"t": line.timestamp_ms, "request_id": line.request_id, "message": line.message} for line in tail])

@@ -47,16 +47,7 @@ __all__ = ["MISSING", "Pattern", "PatternError", "compile", "loads", "matches"]
 OR = "$or"
 NUMERIC_LIMIT = 5.0e9
 # Match-expression names; none may be a field name inside $or (event-ruler's reserved names).
-MATCH_TYPES = (
-    "prefix",
-    "suffix",
-    "equals-ignore-case",
-    "wildcard",
-    "anything-but",
-    "numeric",
-    "exists",
-    "cidr",
-)
+MATCH_TYPES = ("prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr")
 
 
 class PatternError(ValueError):
@@ -305,7 +296,7 @@ def _anything_but(value: Any) -> Matcher:
     if isinstance(value, dict):
         if len(value) != 1:
             raise PatternError("Only one key allowed in match expression")
-        ((name, operand),) = value.items()
+        (name, operand), = value.items()
         if name in ("prefix", "suffix"):
             if not isinstance(operand, str):
                 raise PatternError("prefix/suffix match pattern must be a string")
@@ -315,9 +306,7 @@ def _anything_but(value: Any) -> Matcher:
         elif name in ("equals-ignore-case", "wildcard"):
             operands = operand if isinstance(operand, list) else [operand]
             if not operands or not all(isinstance(o, str) for o in operands):
-                raise PatternError(
-                    f"Inside anything-but/{name} list, number|start|null|boolean is not supported."
-                )
+                raise PatternError(f"Inside anything-but/{name} list, number|start|null|boolean is not supported.")
             build = _equals_ignore_case if name == "equals-ignore-case" else _wildcard
             matchers = [build(o) for o in operands]
             inner = lambda v: any(m(v) for m in matchers)  # noqa: E731
@@ -382,7 +371,7 @@ def _compile_leaf(name: str, values: list[Any]) -> _Leaf:
                 raise PatternError("Match expression name not found")
             if len(value) != 1:
                 raise PatternError("Only one key allowed in match expression")
-            ((kind, operand),) = value.items()
+            (kind, operand), = value.items()
             if kind == "exists":
                 if not isinstance(operand, bool):
                     raise PatternError("exists match pattern must be either true or false.")

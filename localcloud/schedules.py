@@ -25,12 +25,7 @@ _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)
 _CRON = re.compile(r"^cron\((.*)\)$")
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
-    )
-}
+_MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -98,19 +93,13 @@ def croniter_expression(aws_cron: str) -> str:
     """AWS's `min hour dom month dow year` as croniter's `min hour dom month dow second year`."""
     fields = aws_cron.split()
     if len(fields) != 6:
-        raise ScheduleExpressionError(
-            f"cron({aws_cron}) needs 6 fields (minutes hours day-of-month month day-of-week year)"
-        )
+        raise ScheduleExpressionError(f"cron({aws_cron}) needs 6 fields (minutes hours day-of-month month day-of-week year)")
     minute, hour, dom, month, dow, year = fields
     if (dom == "?") == (dow == "?"):
-        raise ScheduleExpressionError(
-            f"cron({aws_cron}): exactly one of day-of-month and day-of-week must be '?'"
-        )
+        raise ScheduleExpressionError(f"cron({aws_cron}): exactly one of day-of-month and day-of-week must be '?'")
     if dom.upper() == "LW":
         raise ScheduleExpressionError(f"cron({aws_cron}): LW is not supported")
-    return " ".join(
-        [minute, hour, "*" if dom == "?" else dom.upper(), _month(month), _day_of_week(dow), "0", year]
-    )
+    return " ".join([minute, hour, "*" if dom == "?" else dom.upper(), _month(month), _day_of_week(dow), "0", year])
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,7 @@ def wait_until(
             return last
         if time.monotonic() >= deadline:
             extra = f"; state: {describe()}" if describe else ""
-            raise WaitTimeout(
-                f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}{extra}"
-            )
+            raise WaitTimeout(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}{extra}")
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, maximum)
 
@@ -65,9 +63,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_cloud(
-    home: Path | None = None, port: int | None = None, env: dict[str, str] | None = None
-) -> Iterator[LocalCloudClient]:
+def running_cloud(home: Path | None = None, port: int | None = None, env: dict[str, str] | None = None) -> Iterator[LocalCloudClient]:
     """Start a local cloud in a subprocess (its own port and state folder) and stop it afterwards."""
     port = port or free_port()
     owned = home is None

@@ -124,10 +124,7 @@ class Artifact:
         if self.kind == "functions":
             return list(sources)  # a function's requirements.txt and build.toml are among its sources
         extra = [self.requirements, self.folder / BUILD_CONFIG]
-        return [
-            *sources,
-            *(build_zip.ZipEntry(p.name, p, False, p.stat().st_size) for p in extra if p.is_file()),
-        ]
+        return [*sources, *(build_zip.ZipEntry(p.name, p, False, p.stat().st_size) for p in extra if p.is_file())]
 
 
 @dataclass
@@ -186,16 +183,10 @@ def read_excludes(layer_folder: Path) -> tuple[str, ...]:
     except tomllib.TOMLDecodeError as exc:
         raise BuildError(f"{config_path}: {exc}") from exc
     if unknown := sorted(set(config) - {"exclude"}):
-        raise BuildError(
-            f"{config_path}: unknown setting(s) {', '.join(unknown)}; a layer's build.toml has only `exclude`"
-        )
+        raise BuildError(f"{config_path}: unknown setting(s) {', '.join(unknown)}; a layer's build.toml has only `exclude`")
     patterns = config.get("exclude", [])
-    if not isinstance(patterns, list) or not all(
-        isinstance(p, str) and p and not p.startswith("/") for p in patterns
-    ):
-        raise BuildError(
-            f'{config_path}: exclude must be a list of relative glob patterns, e.g. ["numpy/**/tests/**"]'
-        )
+    if not isinstance(patterns, list) or not all(isinstance(p, str) and p and not p.startswith("/") for p in patterns):
+        raise BuildError(f'{config_path}: exclude must be a list of relative glob patterns, e.g. ["numpy/**/tests/**"]')
     return tuple(patterns)
 
 
@@ -376,9 +367,7 @@ def build_artifact(
             if artifact.kind == "layers" and (patterns := read_excludes(artifact.folder)):
                 files, size = exclude_installed(staging, patterns)
                 notes.append(f"excluded {files} files ({decimal(size)}, build.toml)")
-            runtime_prefix = (
-                "/opt/" if artifact.kind == "layers" else "/var/task/"
-            ) + artifact.install_prefix
+            runtime_prefix = ("/opt/" if artifact.kind == "layers" else "/var/task/") + artifact.install_prefix
             compiled = build_deps.compile_bytecode(staging, settings.python, runtime_prefix.removesuffix("/"))
             if not compiled:
                 notes.append(f"no bytecode (Python {settings.python} is not the build's interpreter)")

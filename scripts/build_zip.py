@@ -61,9 +61,7 @@ def is_built_bytecode(relpath: PurePosixPath) -> bool:
     return len(relpath.parts) >= 2 and relpath.parts[-2] == "__pycache__" and relpath.suffix == ".pyc"
 
 
-def collect(
-    folder: Path, prefix: str = "", skip: Iterable[str] = (), bytecode: bool = False
-) -> list[ZipEntry]:
+def collect(folder: Path, prefix: str = "", skip: Iterable[str] = (), bytecode: bool = False) -> list[ZipEntry]:
     """Every file under `folder`, placed under `prefix` in the archive, sorted by arcname.
 
     `skip` names paths relative to `folder` to leave out (e.g. a build config that is not code). `bytecode`

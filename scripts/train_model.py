@@ -34,9 +34,7 @@ def _bucket_and_client(bucket: str | None, endpoint: str | None) -> tuple[str, o
 
     client = LocalCloudClient(endpoint) if endpoint else LocalCloudClient.from_config()
     if client.health() is None:
-        console.print(
-            f"[red]no local cloud at {client.endpoint}[/]: `make up deploy` first (or give --endpoint)"
-        )
+        console.print(f"[red]no local cloud at {client.endpoint}[/]: `make up deploy` first (or give --endpoint)")
         raise typer.Exit(1)
     if bucket is None:
         from localcloud.config import Config
@@ -45,42 +43,22 @@ def _bucket_and_client(bucket: str | None, endpoint: str | None) -> tuple[str, o
         outputs = local_terraform(client, Config.from_env(), ROOT / "dist").outputs()
         bucket = outputs.get("inference_model_bucket_name")
         if not bucket:
-            console.print(
-                "[red]the local environment has no inference_model_bucket_name output[/]: `make deploy` first"
-            )
+            console.print("[red]the local environment has no inference_model_bucket_name output[/]: `make deploy` first")
             raise typer.Exit(1)
     return bucket, client.boto3_client("s3")
 
 
 def main(
-    out: Annotated[Path, typer.Option(help="Folder for model.onnx and card.json.")] = ROOT
-    / "dist"
-    / "models"
-    / digits.NAME,
-    candidates: Annotated[
-        str, typer.Option(help="Estimators to compare by cross-validation (comma-separated).")
-    ] = ",".join(digits.CANDIDATES),
+    out: Annotated[Path, typer.Option(help="Folder for model.onnx and card.json.")] = ROOT / "dist" / "models" / digits.NAME,
+    candidates: Annotated[str, typer.Option(help="Estimators to compare by cross-validation (comma-separated).")] = ",".join(digits.CANDIDATES),
     seed: Annotated[int, typer.Option(help="Seed of the split and the estimators.")] = digits.SEED,
-    version: Annotated[
-        str | None,
-        typer.Option(help="Version label (default: the first 12 hex digits of the model's sha256)."),
-    ] = None,
-    publish: Annotated[
-        bool, typer.Option("--publish", help="Upload model + card to the model bucket.")
-    ] = False,
-    promote: Annotated[
-        bool, typer.Option(help="With --publish: move models/digits/current.json to this version.")
-    ] = True,
-    bucket: Annotated[
-        str | None, typer.Option(help="Model bucket (default: the local environment's output).")
-    ] = None,
-    endpoint: Annotated[
-        str | None, typer.Option(help="Local cloud endpoint (default: the running instance).")
-    ] = None,
+    version: Annotated[str | None, typer.Option(help="Version label (default: the first 12 hex digits of the model's sha256).")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Upload model + card to the model bucket.")] = False,
+    promote: Annotated[bool, typer.Option(help="With --publish: move models/digits/current.json to this version.")] = True,
+    bucket: Annotated[str | None, typer.Option(help="Model bucket (default: the local environment's output).")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="Local cloud endpoint (default: the running instance).")] = None,
 ) -> None:
-    trained = digits.train(
-        tuple(c.strip() for c in candidates.split(",") if c.strip()), seed=seed, version=version
-    )
+    trained = digits.train(tuple(c.strip() for c in candidates.split(",") if c.strip()), seed=seed, version=version)
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.onnx").write_bytes(trained.onnx)
     (out / "card.json").write_text(json.dumps(trained.card, indent=2, sort_keys=True) + "\n")
@@ -92,18 +70,12 @@ def main(
         f"trained in {card['training_seconds']} s → {out}"
     )
     if trained.accuracy < digits.MIN_ACCURACY:
-        console.print(
-            f"[red]held-out accuracy {trained.accuracy:.4f} is under {digits.MIN_ACCURACY}[/]: not publishing"
-        )
+        console.print(f"[red]held-out accuracy {trained.accuracy:.4f} is under {digits.MIN_ACCURACY}[/]: not publishing")
         raise typer.Exit(1)
     if publish:
         name, s3 = _bucket_and_client(bucket, endpoint)
         pointer = digits.publish(s3, name, trained, promote=promote)
-        state = (
-            f"promoted (s3://{name}/{digits.model_store().pointer_key(trained.name)})"
-            if promote
-            else "not promoted"
-        )
+        state = f"promoted (s3://{name}/{digits.model_store().pointer_key(trained.name)})" if promote else "not promoted"
         console.print(f"[green]published[/] s3://{name}/{pointer.model_key} + card; {state}")
 
 

@@ -12,9 +12,7 @@ from typing import Any
 ENVIRONMENTS = ("local", "localstack", "dev", "prod")
 
 
-def clients_for(
-    environment: str, endpoint: str | None = None, region: str = "us-east-1"
-) -> Callable[[str], Any]:
+def clients_for(environment: str, endpoint: str | None = None, region: str = "us-east-1") -> Callable[[str], Any]:
     if environment not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {environment!r}: one of {', '.join(ENVIRONMENTS)}")
     if environment == "local":

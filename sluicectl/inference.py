@@ -23,13 +23,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def http(
-    method: str,
-    url: str,
-    data: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: float = 30.0,
-) -> Reply:
+def http(method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -48,17 +42,10 @@ def submit(api_url: str, image: bytes, content_type: str = "image/png") -> Reply
     return http("POST", f"{api_url}/predictions", image, {"Content-Type": content_type})
 
 
-def submit_upload(
-    api_url: str, image: bytes, content_type: str = "image/png", declared_length: int | None = None
-) -> Reply:
+def submit_upload(api_url: str, image: bytes, content_type: str = "image/png", declared_length: int | None = None) -> Reply:
     """Ask for an upload URL, then PUT the image there (the large-image path). Returns the POST's reply."""
-    request = {
-        "content_type": content_type,
-        "content_length": len(image) if declared_length is None else declared_length,
-    }
-    reply = http(
-        "POST", f"{api_url}/predictions", json.dumps(request).encode(), {"Content-Type": "application/json"}
-    )
+    request = {"content_type": content_type, "content_length": len(image) if declared_length is None else declared_length}
+    reply = http("POST", f"{api_url}/predictions", json.dumps(request).encode(), {"Content-Type": "application/json"})
     if reply.status != 202:
         return reply
     upload = reply.body["upload"]
@@ -72,12 +59,7 @@ def result(url: str) -> Reply:
     return http("GET", url)
 
 
-def wait_ended(
-    result_urls: Iterable[str],
-    timeout: float = 120.0,
-    workers: int = 8,
-    on_progress: Callable[[int], None] | None = None,
-) -> dict[str, dict[str, Any]]:
+def wait_ended(result_urls: Iterable[str], timeout: float = 120.0, workers: int = 8, on_progress: Callable[[int], None] | None = None) -> dict[str, dict[str, Any]]:
     """Poll every result URL until its job has ended (succeeded or failed); the last body of each by URL."""
     pending = list(result_urls)
     ended: dict[str, dict[str, Any]] = {}
@@ -96,9 +78,7 @@ def wait_ended(
             if on_progress:
                 on_progress(len(ended))
             if pending and time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{len(pending)} jobs had not ended after {timeout:.0f} s, e.g. {pending[0]}"
-                )
+                raise TimeoutError(f"{len(pending)} jobs had not ended after {timeout:.0f} s, e.g. {pending[0]}")
             if pending:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)

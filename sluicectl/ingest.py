@@ -41,14 +41,10 @@ class Run:
         return [s for s in self.samples if not s.is_valid]
 
     @classmethod
-    def new(
-        cls, objects: int, malformed_ratio: float, seed: int | None = None, run_id: str | None = None
-    ) -> Run:
+    def new(cls, objects: int, malformed_ratio: float, seed: int | None = None, run_id: str | None = None) -> Run:
         run_id = run_id or uuid.uuid4().hex[:8]
         seed = seed if seed is not None else int(run_id, 16) % 1_000_000
-        return cls(
-            run_id, tuple(generate_orders(objects, malformed_ratio, seed, prefix=f"incoming/run-{run_id}/"))
-        )
+        return cls(run_id, tuple(generate_orders(objects, malformed_ratio, seed, prefix=f"incoming/run-{run_id}/")))
 
 
 @dataclass
@@ -130,8 +126,7 @@ def count(clients: Callable[[str], Any], outputs: dict[str, Any], run: Run) -> C
         outputs=outputs_count,
         failed=len(failures),
         dead_lettered=sum(1 for item in failures if item.get("dlq_message_id")),
-        in_queue=int(attributes["ApproximateNumberOfMessages"])
-        + int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        in_queue=int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]),
     )
 
 
@@ -150,22 +145,16 @@ def peek(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     for start in range(0, len(handles), 10):
         sqs.change_message_visibility_batch(
             QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                for i, h in enumerate(handles[start : start + 10])
-            ],
+            Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(handles[start : start + 10])],
         )
     return list(messages.values())
 
 
 def queue_depth(sqs: Any, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def wait_accounted(

@@ -53,8 +53,7 @@ def _candidates(seed: int) -> dict[str, Callable[[], Any]]:
     return {
         # RBF SVM with sigmoid-calibrated probabilities (one calibrated model, not an ensemble of 5).
         "svc": lambda: make_pipeline(
-            StandardScaler(),
-            CalibratedClassifierCV(SVC(C=10.0, gamma="scale", random_state=seed), ensemble=False, cv=5),
+            StandardScaler(), CalibratedClassifierCV(SVC(C=10.0, gamma="scale", random_state=seed), ensemble=False, cv=5)
         ),
         "logreg": lambda: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)),
     }
@@ -100,9 +99,7 @@ def _convert(convert_sklearn: Any, FloatTensorType: Any, pipeline: Any, classifi
     )
 
 
-def train(
-    candidates: tuple[str, ...] = CANDIDATES, seed: int = SEED, version: str | None = None
-) -> TrainedModel:
+def train(candidates: tuple[str, ...] = CANDIDATES, seed: int = SEED, version: str | None = None) -> TrainedModel:
     """Pick the best candidate by cross-validation on the training split, refit it, export it, measure it."""
     import onnx
     import onnxruntime as ort
@@ -151,18 +148,9 @@ def train(
         },
         "outputs": {
             "label": {"dtype": "int64", "shape": [None]},
-            "probabilities": {
-                "dtype": "float32",
-                "shape": [None, 10],
-                "meaning": "class probabilities, index = digit",
-            },
+            "probabilities": {"dtype": "float32", "shape": [None, 10], "meaning": "class probabilities, index = digit"},
         },
-        "estimator": {
-            "chosen": chosen,
-            "candidates": list(candidates),
-            "cv_accuracy": {k: round(v, 4) for k, v in scores.items()},
-            "repr": repr(pipeline),
-        },
+        "estimator": {"chosen": chosen, "candidates": list(candidates), "cv_accuracy": {k: round(v, 4) for k, v in scores.items()}, "repr": repr(pipeline)},
         "training_data": {
             "dataset": "scikit-learn digits (UCI optdigits), bundled with scikit-learn; nothing downloaded",
             "samples": int(len(X_train) + len(X_test)),
@@ -172,21 +160,14 @@ def train(
         },
         "held_out": {"accuracy": round(accuracy, 4), "per_class_recall": per_class, "samples": len(y_test)},
         "min_accuracy": MIN_ACCURACY,
-        "libraries": {
-            "scikit-learn": sklearn.__version__,
-            "skl2onnx": skl2onnx.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-        },
+        "libraries": {"scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__},
         "training_seconds": round(time.perf_counter() - started, 2),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return TrainedModel(NAME, version, data, card)
 
 
-def render_digit(
-    features: np.ndarray, size: int | tuple[int, int], fmt: str = "PNG", invert: bool = False
-) -> bytes:
+def render_digit(features: np.ndarray, size: int | tuple[int, int], fmt: str = "PNG", invert: bool = False) -> bytes:
     """A dataset digit (64 values 0-16) as an image file of the given size: nearest-neighbour upscaling, light on
     dark (as the dataset) or, with ``invert``, dark on light (as ink on paper)."""
     from PIL import Image
@@ -213,6 +194,4 @@ def model_store() -> Any:
 
 def publish(s3: Any, bucket: str, model: TrainedModel, *, promote: bool = True) -> Any:
     """Upload the model and its card to the model bucket; with ``promote``, move the current pointer to it."""
-    return model_store().publish(
-        s3, bucket, model.name, model.version, model.onnx, model.card, promote=promote
-    )
+    return model_store().publish(s3, bucket, model.name, model.version, model.onnx, model.card, promote=promote)

@@ -80,29 +80,16 @@ def _payload(data_type: str, rng: random.Random, index: int) -> dict[str, Any]:
         words = ["event", "driven", "pipelines", "route", "records", "by", "type", "with", "contracts"]
         return {"text": " ".join(rng.choice(words) for _ in range(rng.randint(3, 40))), "language": "en"}
     columns = ["id", "score", "label"]
-    return {
-        "columns": columns,
-        "rows": [
-            [i, round(rng.random() * 100, 3), rng.choice(["a", "b"])] for i in range(rng.randint(0, 20))
-        ],
-    }
+    return {"columns": columns, "rows": [[i, round(rng.random() * 100, 3), rng.choice(["a", "b"])] for i in range(rng.randint(0, 20))]}
 
 
 def _unroutable(kind: str, rng: random.Random, record_id: str, index: int) -> str:
     if kind == "unknown_data_type":
-        return json.dumps(
-            {"record_id": record_id, "data_type": rng.choice(["audio", "video"]), "payload": {"seconds": 3}}
-        )
+        return json.dumps({"record_id": record_id, "data_type": rng.choice(["audio", "video"]), "payload": {"seconds": 3}})
     if kind == "missing_data_type":
         return json.dumps({"record_id": record_id, "payload": {"text": "no type"}})
     if kind == "schema_violation":
-        return json.dumps(
-            {
-                "record_id": record_id,
-                "data_type": "image",
-                "payload": {"uri": "s3://x/y.png", "width": 0, "height": 10, "format": "png"},
-            }
-        )
+        return json.dumps({"record_id": record_id, "data_type": "image", "payload": {"uri": "s3://x/y.png", "width": 0, "height": 10, "format": "png"}})
     if kind == "invalid_data_type":
         return json.dumps({"record_id": record_id, "data_type": rng.choice([42, "Image/PNG"]), "payload": {}})
     if kind == "invalid_json":
@@ -118,9 +105,7 @@ class RecordRun:
     samples: tuple[RecordSample, ...]
 
     @classmethod
-    def new(
-        cls, records: int, unroutable_ratio: float = 0.2, seed: int | None = None, run_id: str | None = None
-    ) -> RecordRun:
+    def new(cls, records: int, unroutable_ratio: float = 0.2, seed: int | None = None, run_id: str | None = None) -> RecordRun:
         run_id = run_id or uuid.uuid4().hex[:8]
         rng = random.Random(seed if seed is not None else int(run_id, 16) % 1_000_000)
         unroutable = round(records * unroutable_ratio)
@@ -135,14 +120,8 @@ class RecordRun:
                 kind, file_only = UNROUTABLE_KINDS[kinds % len(UNROUTABLE_KINDS)]
                 kinds += 1
                 samples.append(
-                    RecordSample(
-                        index,
-                        None if kind in ("invalid_json", "invalid_record") else record_id,
-                        _unroutable(kind, rng, record_id, index),
-                        UNROUTABLE,
-                        kind,
-                        file_only,
-                    )
+                    RecordSample(index, None if kind in ("invalid_json", "invalid_record") else record_id,
+                                 _unroutable(kind, rng, record_id, index), UNROUTABLE, kind, file_only)
                 )
                 continue
             data_type = TYPES[routable % len(TYPES)]
@@ -187,19 +166,10 @@ def submit_events(events: Any, bus: str, samples: Sequence[RecordSample], worker
     entries = []
     for sample in samples:
         if sample.file_only:
-            raise ValueError(
-                f"sample {sample.index} ({sample.reason_code}) can only travel in a records file"
-            )
+            raise ValueError(f"sample {sample.index} ({sample.reason_code}) can only travel in a records file")
         record = sample.record
         validate(record)
-        entries.append(
-            {
-                "Source": PRODUCER_SOURCE,
-                "DetailType": SUBMITTED,
-                "Detail": json.dumps(record),
-                "EventBusName": bus,
-            }
-        )
+        entries.append({"Source": PRODUCER_SOURCE, "DetailType": SUBMITTED, "Detail": json.dumps(record), "EventBusName": bus})
     chunks = [entries[i : i + 10] for i in range(0, len(entries), 10)]
 
     def put(chunk: list[dict[str, Any]]) -> int:
@@ -216,20 +186,13 @@ def submit_events(events: Any, bus: str, samples: Sequence[RecordSample], worker
         return sum(pool.map(put, chunks))
 
 
-def upload_files(
-    s3: Any, bucket: str, run: RecordRun, samples: Sequence[RecordSample], per_file: int = 100
-) -> list[str]:
+def upload_files(s3: Any, bucket: str, run: RecordRun, samples: Sequence[RecordSample], per_file: int = 100) -> list[str]:
     """JSON-lines files of ``per_file`` records under the run's prefix; returns their keys."""
     keys = []
     for start in range(0, len(samples), per_file):
         chunk = samples[start : start + per_file]
         key = f"{run.prefix}part-{chunk[0].index:05d}.jsonl"  # named by its first record: unique in the run
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=("\n".join(s.line for s in chunk) + "\n").encode(),
-            ContentType="application/x-ndjson",
-        )
+        s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(s.line for s in chunk) + "\n").encode(), ContentType="application/x-ndjson")
         keys.append(key)
     return keys
 
@@ -240,9 +203,7 @@ def upload_files(
 @dataclass
 class RoutingCounts:
     submitted: int = 0
-    by_type: Counter[str] = field(
-        default_factory=Counter
-    )  # distinct records in the results table, by data type
+    by_type: Counter[str] = field(default_factory=Counter)  # distinct records in the results table, by data type
     processed_by: Counter[str] = field(default_factory=Counter)  # by function that wrote them
     unroutable: int = 0  # distinct records in the unroutable queue
     reasons: Counter[str] = field(default_factory=Counter)
@@ -294,16 +255,12 @@ def unroutable_events(sqs: Any, queue_url: str, run_id: str) -> list[dict[str, A
         except (ValueError, KeyError, TypeError):
             continue
         origin = detail.get("origin") or {}
-        if detail.get("record_id", "").startswith(f"{run_id}-") or f"run-{run_id}/" in str(
-            origin.get("key", "")
-        ):
+        if detail.get("record_id", "").startswith(f"{run_id}-") or f"run-{run_id}/" in str(origin.get("key", "")):
             found.append(detail)
     return found
 
 
-def count_routing(
-    clients: Callable[[str], Any], outputs: dict[str, Any], run: RecordRun, *, with_unroutable: bool = True
-) -> RoutingCounts:
+def count_routing(clients: Callable[[str], Any], outputs: dict[str, Any], run: RecordRun, *, with_unroutable: bool = True) -> RoutingCounts:
     expected = {s.record_id: s.expected for s in run.samples if s.record_id}
     counts = RoutingCounts(submitted=len(run.samples))
     for item in results(clients("dynamodb"), outputs["routing_results_table_name"], run.run_id):
@@ -335,10 +292,7 @@ def wait_routed(
     While the router queue or a route queue still holds messages only their depths are read (cheap calls); the
     results table is scanned when they look drained, so waiting does not slow the pipeline it measures."""
     routable = sum(1 for s in run.samples if s.expected != UNROUTABLE)
-    queues = [
-        outputs["routing_router_queue_url"],
-        *(r["queue_url"] for r in outputs["routing_routes"].values()),
-    ]
+    queues = [outputs["routing_router_queue_url"], *(r["queue_url"] for r in outputs["routing_routes"].values())]
     deadline = time.monotonic() + timeout
     delay = 0.1
     while True:
@@ -438,14 +392,10 @@ def done_by(jobs_: dict[str, dict[str, Any]]) -> Counter[str]:
     return Counter(name for item in jobs_.values() for name in item.get("done", {}).get("SS", []))
 
 
-def receive_completions(
-    sqs: Any, queue_url: str, run: UploadRun, into: dict[str, dict[str, Any]], wait: int = 1
-) -> dict[str, dict[str, Any]]:
+def receive_completions(sqs: Any, queue_url: str, run: UploadRun, into: dict[str, dict[str, Any]], wait: int = 1) -> dict[str, dict[str, Any]]:
     """Read (and delete) completion messages; keep this run's, by object key (a redelivery is counted once)."""
     while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get(
-            "Messages", []
-        )
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", [])
         if not messages:
             return into
         for message in messages:

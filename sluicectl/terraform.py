@@ -33,9 +33,7 @@ def check_toolchain() -> list[str]:
     """Problems that stop Terraform from running here, each with what to do about it."""
     problems = []
     if shutil.which("terraform") is None:
-        problems.append(
-            "terraform is not on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)"
-        )
+        problems.append("terraform is not on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)")
     mirror = Path(os.environ.get("TF_PLUGIN_MIRROR", DEFAULT_MIRROR))
     provider = mirror / "registry.terraform.io" / "hashicorp" / "aws"
     if not provider.is_dir():
@@ -66,9 +64,7 @@ class Terraform:
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def local(
-        cls, endpoint: str, state_dir: Path, artifacts_dir: Path, api_endpoint: str | None = None
-    ) -> Terraform:
+    def local(cls, endpoint: str, state_dir: Path, artifacts_dir: Path, api_endpoint: str | None = None) -> Terraform:
         """The local environment on the local cloud at `endpoint`; its HTTP APIs are served at `api_endpoint`
         (default: where the running instance says it serves them)."""
         if api_endpoint is None:
@@ -78,11 +74,7 @@ class Terraform:
         return cls(
             "local",
             data_dir=state_dir / "tfdata",
-            variables={
-                "endpoint": endpoint,
-                "api_endpoint": api_endpoint,
-                "artifacts_dir": str(artifacts_dir),
-            },
+            variables={"endpoint": endpoint, "api_endpoint": api_endpoint, "artifacts_dir": str(artifacts_dir)},
             backend_config={"path": str(state_dir / "terraform.tfstate")},
         )
 
@@ -115,9 +107,7 @@ class Terraform:
         self.timings[args[0]] = time.monotonic() - started
         if check and result.returncode not in (0,):
             detail = (result.stderr or result.stdout or "")[-4000:] if capture else ""
-            raise TerraformError(
-                f"terraform {args[0]} ({self.environment}) failed with exit code {result.returncode}\n{detail}"
-            )
+            raise TerraformError(f"terraform {args[0]} ({self.environment}) failed with exit code {result.returncode}\n{detail}")
         return result
 
     def init(self, capture: bool = True) -> None:
@@ -125,30 +115,14 @@ class Terraform:
         self.run("init", "-input=false", "-reconfigure", *backend, capture=capture)
 
     def apply(self, capture: bool = True) -> float:
-        self.run(
-            "apply",
-            "-input=false",
-            "-auto-approve",
-            f"-parallelism={PARALLELISM}",
-            *self._vars(),
-            capture=capture,
-        )
+        self.run("apply", "-input=false", "-auto-approve", f"-parallelism={PARALLELISM}", *self._vars(), capture=capture)
         return self.timings["apply"]
 
     def plan_changes(self, extra_vars: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """The resource changes a plan would make (empty when the infrastructure matches the code)."""
         plan_file = self.data_dir / "check.tfplan"
         overrides = [f"-var={k}={v}" for k, v in sorted((extra_vars or {}).items())]
-        self.run(
-            "plan",
-            "-input=false",
-            "-lock=false",
-            f"-parallelism={PARALLELISM}",
-            f"-out={plan_file}",
-            *self._vars(),
-            *overrides,
-            capture=True,
-        )
+        self.run("plan", "-input=false", "-lock=false", f"-parallelism={PARALLELISM}", f"-out={plan_file}", *self._vars(), *overrides, capture=True)
         shown = self.run("show", "-json", str(plan_file), capture=True)
         plan = json.loads(shown.stdout)
         return [
@@ -162,11 +136,4 @@ class Terraform:
         return {name: value["value"] for name, value in json.loads(shown.stdout).items()}
 
     def destroy(self, capture: bool = True) -> None:
-        self.run(
-            "destroy",
-            "-input=false",
-            "-auto-approve",
-            f"-parallelism={PARALLELISM}",
-            *self._vars(),
-            capture=capture,
-        )
+        self.run("destroy", "-input=false", "-auto-approve", f"-parallelism={PARALLELISM}", *self._vars(), capture=capture)

@@ -52,9 +52,7 @@ class ConsumerSettings(BaseSettings):
     bus_name: str = env("DOMAIN_BUS_NAME")
     dlq_url: str = env("DLQ_URL")
     output_bucket: str | None = env("OUTPUT_BUCKET", default=None)
-    max_object_bytes: int = env(
-        "MAX_OBJECT_BYTES", default=logic.DEFAULT_MAX_OBJECT_BYTES, parse=positive_int
-    )
+    max_object_bytes: int = env("MAX_OBJECT_BYTES", default=logic.DEFAULT_MAX_OBJECT_BYTES, parse=positive_int)
 
 
 @dataclass(frozen=True)
@@ -69,22 +67,16 @@ class Runtime:
 def runtime() -> Runtime:
     settings = load_settings(ConsumerSettings)
     if settings.idempotency_table is None:
-        raise RuntimeError(
-            "fan-out consumers publish completions idempotently: IDEMPOTENCY_TABLE is required"
-        )
+        raise RuntimeError("fan-out consumers publish completions idempotently: IDEMPOTENCY_TABLE is required")
     dynamodb = aws.client("dynamodb")
     publisher = EventPublisher(aws.client("events"), settings.bus_name)
 
     def publish_completion(job: dict[str, Any]) -> dict[str, Any]:
-        event = DomainEvent.validated(
-            logic.CONTRACT, source=logic.SOURCE, detail_type=logic.COMPLETED, detail=job
-        )
+        event = DomainEvent.validated(logic.CONTRACT, source=logic.SOURCE, detail_type=logic.COMPLETED, detail=job)
         result = publisher.publish([event])
         if not result.ok:
             failure = result.failed[0]
-            raise RuntimeError(
-                f"could not publish the completion of {job['job_id']}: {failure.code}: {failure.message}"
-            )
+            raise RuntimeError(f"could not publish the completion of {job['job_id']}: {failure.code}: {failure.message}")
         return {"job_id": job["job_id"], "event_id": result.published[0][1]}
 
     return Runtime(
@@ -123,9 +115,7 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
         failure_subject(item_id=ref.item_id, source=ref.uri),
     ):
         result = logic.CONSUMERS[settings.consumer](ref, rt.ports)
-        job = logic.record_result(
-            rt.ports.dynamodb, settings.jobs_table, ref, settings.consumer, result, rt.ports.clock()
-        )
+        job = logic.record_result(rt.ports.dynamodb, settings.jobs_table, ref, settings.consumer, result, rt.ports.clock())
         count("UploadsConsumed")
         completed = None
         if logic.is_complete(job, settings.expected_consumers):
@@ -142,6 +132,4 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rt = runtime()
     rt.complete.config.register_lambda_context(context)
-    return process_sqs_batch(
-        event, context, handle_record, recorder=rt.recorder, failure_metric="UploadsFailed"
-    )
+    return process_sqs_batch(event, context, handle_record, recorder=rt.recorder, failure_metric="UploadsFailed")

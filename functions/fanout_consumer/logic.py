@@ -42,9 +42,7 @@ EXCERPT_CHARS = 1000
 META_SOURCE_ETAG = "source-etag"
 
 STATUS_DONE = "done"
-STATUS_SUPERSEDED = (
-    "superseded"  # the object was overwritten after its event: the newer version has its own job
-)
+STATUS_SUPERSEDED = "superseded"  # the object was overwritten after its event: the newer version has its own job
 
 TEXT_FORMATS = ("json", "csv", "text")
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
@@ -91,9 +89,7 @@ def read_object(s3: Any, ref: S3ObjectRef, max_bytes: int) -> bytes | None:
         response = s3.get_object(**params)
     except ClientError as exc:
         if _code(exc) in _NOT_FOUND:
-            raise ObjectNotFound(
-                f"{ref.uri} (version {ref.version_id or ref.etag}) does not exist: {_code(exc)}"
-            ) from None
+            raise ObjectNotFound(f"{ref.uri} (version {ref.version_id or ref.etag}) does not exist: {_code(exc)}") from None
         if _code(exc) in _PRECONDITION_FAILED:
             return None
         raise
@@ -222,13 +218,7 @@ def preview_key(ref: S3ObjectRef) -> str:
 
 def build_preview(data: bytes, ref: S3ObjectRef, created_at: str) -> dict[str, Any]:
     fmt = sniff(data)
-    preview: dict[str, Any] = {
-        "source": ref.uri,
-        "etag": ref.etag,
-        "format": fmt,
-        "bytes": len(data),
-        "created_at": created_at,
-    }
+    preview: dict[str, Any] = {"source": ref.uri, "etag": ref.etag, "format": fmt, "bytes": len(data), "created_at": created_at}
     text = _as_text(data) if fmt in TEXT_FORMATS else None
     if text is not None:
         preview["excerpt"] = "\n".join(text.splitlines()[:EXCERPT_LINES])[:EXCERPT_CHARS]
@@ -287,13 +277,7 @@ def preview(ref: S3ObjectRef, ports: Ports) -> dict[str, Any]:
     summary = {k: document[k] for k in ("format", "width", "height") if k in document}
     if "excerpt" in document:
         summary["excerpt_chars"] = len(document["excerpt"])
-    return {
-        "status": STATUS_DONE,
-        "preview_bucket": ports.output_bucket,
-        "preview_key": key,
-        "written": written,
-        **summary,
-    }
+    return {"status": STATUS_DONE, "preview_bucket": ports.output_bucket, "preview_key": key, "written": written, **summary}
 
 
 CONSUMERS: dict[str, Callable[[S3ObjectRef, Ports], dict[str, Any]]] = {
@@ -306,22 +290,12 @@ CONSUMERS: dict[str, Callable[[S3ObjectRef, Ports], dict[str, Any]]] = {
 # ------------------------------------------------------------------------------------------------ the job
 
 
-def record_result(
-    dynamodb: Any, table: str, ref: S3ObjectRef, consumer: str, result: Mapping[str, Any], now: str
-) -> dict[str, Any]:
+def record_result(dynamodb: Any, table: str, ref: S3ObjectRef, consumer: str, result: Mapping[str, Any], now: str) -> dict[str, Any]:
     """Store ``consumer``'s result on the job and mark it done; returns the job item as it is now.
 
     Idempotent: a redelivered message sets the same result again and adds a name already in the set."""
-    names = {
-        "#r": f"result_{consumer}",
-        "#b": "bucket_name",
-        "#k": "object_key",
-        "#e": "etag",
-        "#s": "object_size",
-        "#f": "first_seen_at",
-        "#u": "updated_at",
-        "#d": "done",
-    }
+    names = {"#r": f"result_{consumer}", "#b": "bucket_name", "#k": "object_key", "#e": "etag", "#s": "object_size",
+             "#f": "first_seen_at", "#u": "updated_at", "#d": "done"}
     values: dict[str, Any] = {
         ":r": {"S": json.dumps(result, sort_keys=True)},
         ":b": {"S": ref.bucket},
@@ -353,9 +327,7 @@ def is_complete(item: Mapping[str, Any], expected: tuple[str, ...]) -> bool:
     return set(expected) <= set(item.get("done", {}).get("SS", []))
 
 
-def completion_detail(
-    item: Mapping[str, Any], expected: tuple[str, ...], completed_at: str
-) -> dict[str, Any]:
+def completion_detail(item: Mapping[str, Any], expected: tuple[str, ...], completed_at: str) -> dict[str, Any]:
     """The "Upload Processed" detail (contract upload_processed) from a complete job item."""
     detail: dict[str, Any] = {
         "job_id": item["job_id"]["S"],

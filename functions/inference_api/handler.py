@@ -28,13 +28,9 @@ from . import logic
 class ApiSettings(BaseSettings):
     jobs_table: str = env("JOBS_TABLE")
     inputs_bucket: str = env("INPUTS_BUCKET")
-    max_inline_bytes: int = env(
-        "MAX_INLINE_BYTES", default=logic.DEFAULT_MAX_INLINE_BYTES, parse=positive_int
-    )
+    max_inline_bytes: int = env("MAX_INLINE_BYTES", default=logic.DEFAULT_MAX_INLINE_BYTES, parse=positive_int)
     max_image_bytes: int = env("MAX_IMAGE_BYTES", default=logic.DEFAULT_MAX_IMAGE_BYTES, parse=positive_int)
-    upload_expires_seconds: int = env(
-        "UPLOAD_URL_EXPIRES_SECONDS", default=logic.DEFAULT_UPLOAD_EXPIRES_SECONDS, parse=positive_int
-    )
+    upload_expires_seconds: int = env("UPLOAD_URL_EXPIRES_SECONDS", default=logic.DEFAULT_UPLOAD_EXPIRES_SECONDS, parse=positive_int)
     job_ttl_seconds: int = env("JOB_TTL_SECONDS", default=logic.DEFAULT_JOB_TTL_SECONDS, parse=positive_int)
 
 
@@ -77,10 +73,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         count("ApiRequests", dimensions={"route": str(event.get("routeKey")), "status": str(response.status)})
         if response.status == 202:
             count("PredictionsAccepted")
-        logger.info(
-            "%s -> %s",
-            event.get("routeKey"),
-            response.status,
-            extra={"status": response.status, "error_code": code, "job_id": response.body.get("job_id")},
-        )
+        logger.info("%s -> %s", event.get("routeKey"), response.status, extra={"status": response.status, "error_code": code, "job_id": response.body.get("job_id")})
         return to_http(response)
+

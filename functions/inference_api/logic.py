@@ -137,9 +137,7 @@ def _new_job(ports: Ports, status: str, now: float, **extra: Any) -> dict[str, A
     }
     for name, value in extra.items():
         item[name] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
-    ports.dynamodb.put_item(
-        TableName=ports.jobs_table, Item=item, ConditionExpression="attribute_not_exists(job_id)"
-    )
+    ports.dynamodb.put_item(TableName=ports.jobs_table, Item=item, ConditionExpression="attribute_not_exists(job_id)")
     return item
 
 
@@ -163,9 +161,7 @@ def create_inline(event: dict[str, Any], data: bytes, ports: Ports) -> Response:
     if media_type is None:
         raise ApiError(400, "invalid_image", "the body is not an image (neither PNG nor JPEG)")
     if media_type not in predictions.SUPPORTED_MEDIA_TYPES:
-        raise ApiError(
-            415, "unsupported_media_type", f"{media_type} is not supported: send image/png or image/jpeg"
-        )
+        raise ApiError(415, "unsupported_media_type", f"{media_type} is not supported: send image/png or image/jpeg")
     now = ports.clock()
     item = _new_job(ports, predictions.QUEUED, now, source="inline", content_type=media_type, size=len(data))
     job_id = item["job_id"]["S"]
@@ -196,9 +192,7 @@ def create_upload(event: dict[str, Any], data: bytes, ports: Ports) -> Response:
         raise ApiError(400, "invalid_request", "content_type is required: image/png or image/jpeg")
     media_type = media_type.split(";", 1)[0].strip().lower()
     if media_type not in predictions.SUPPORTED_MEDIA_TYPES:
-        raise ApiError(
-            415, "unsupported_media_type", f"{media_type} is not supported: image/png or image/jpeg"
-        )
+        raise ApiError(415, "unsupported_media_type", f"{media_type} is not supported: image/png or image/jpeg")
     length = request.get("content_length")
     if length is not None:
         if isinstance(length, bool) or not isinstance(length, int) or length < 0:
@@ -209,31 +203,15 @@ def create_upload(event: dict[str, Any], data: bytes, ports: Ports) -> Response:
             raise ApiError(413, "too_large", f"{length} bytes is over the limit of {ports.max_image_bytes}")
     now = ports.clock()
     expires = int(now) + ports.upload_expires_seconds
-    item = _new_job(
-        ports,
-        predictions.AWAITING_UPLOAD,
-        now,
-        source="upload",
-        content_type=media_type,
-        upload_expires_at=expires,
-    )
+    item = _new_job(ports, predictions.AWAITING_UPLOAD, now, source="upload", content_type=media_type, upload_expires_at=expires)
     job_id = item["job_id"]["S"]
     url = ports.s3.generate_presigned_url(
         "put_object",
-        Params={
-            "Bucket": ports.inputs_bucket,
-            "Key": predictions.input_key(job_id),
-            "ContentType": media_type,
-        },
+        Params={"Bucket": ports.inputs_bucket, "Key": predictions.input_key(job_id), "ContentType": media_type},
         ExpiresIn=ports.upload_expires_seconds,
         HttpMethod="PUT",
     )
-    upload = {
-        "url": url,
-        "method": "PUT",
-        "headers": {"Content-Type": media_type},
-        "expires_at": utc_iso(expires),
-    }
+    upload = {"url": url, "method": "PUT", "headers": {"Content-Type": media_type}, "expires_at": utc_iso(expires)}
     return _accepted(event, job_id, predictions.AWAITING_UPLOAD, upload=upload)
 
 
@@ -243,16 +221,11 @@ def create(event: dict[str, Any], ports: Ports) -> Response:
     data = _body(event)
     if media_type == "application/json":
         return create_upload(event, data, ports)
-    if (
-        media_type in ("", "application/octet-stream", "application/x-www-form-urlencoded")
-        or media_type in predictions.SUPPORTED_MEDIA_TYPES
-    ):
+    if media_type in ("", "application/octet-stream", "application/x-www-form-urlencoded") or media_type in predictions.SUPPORTED_MEDIA_TYPES:
         # (curl --data-binary without -H sends application/x-www-form-urlencoded: the bytes decide.)
         return create_inline(event, data, ports)
     if media_type.startswith("image/"):
-        raise ApiError(
-            415, "unsupported_media_type", f"{media_type} is not supported: send image/png or image/jpeg"
-        )
+        raise ApiError(415, "unsupported_media_type", f"{media_type} is not supported: send image/png or image/jpeg")
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -268,13 +241,9 @@ def get(event: dict[str, Any], ports: Ports) -> Response:
     job_id = (event.get("pathParameters") or {}).get("id", "")
     if not predictions.is_job_id(job_id):
         raise ApiError(404, "not_found", f"no prediction job {job_id!r}")
-    item = ports.dynamodb.get_item(
-        TableName=ports.jobs_table, Key={"job_id": {"S": job_id}}, ConsistentRead=True
-    ).get("Item")
+    item = ports.dynamodb.get_item(TableName=ports.jobs_table, Key={"job_id": {"S": job_id}}, ConsistentRead=True).get("Item")
     now = ports.clock()
-    if (
-        not item or int(item.get("expires_at", {}).get("N", "0")) < now
-    ):  # the TTL deletes lazily: hide expired jobs
+    if not item or int(item.get("expires_at", {}).get("N", "0")) < now:  # the TTL deletes lazily: hide expired jobs
         raise ApiError(404, "not_found", f"no prediction job {job_id}")
     return Response(200, predictions.view(predictions.from_dynamodb(item), now))
 

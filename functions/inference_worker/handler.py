@@ -76,9 +76,7 @@ class Runtime:
 def runtime() -> Runtime:
     """Settings and the model cache: once per execution environment (at init on Lambda)."""
     settings = load_settings(WorkerSettings)
-    models = ModelCache(
-        aws.client("s3"), settings.model_bucket, settings.model_name, pointer_ttl=settings.model_pointer_ttl
-    )
+    models = ModelCache(aws.client("s3"), settings.model_bucket, settings.model_name, pointer_ttl=settings.model_pointer_ttl)
     return Runtime(settings, models)
 
 
@@ -98,13 +96,7 @@ def ports() -> tuple[logic.Ports, FailureRecorder]:
             max_pixels=settings.max_pixels,
             max_receive_count=settings.max_receive_count,
         ),
-        FailureRecorder(
-            pipeline=PIPELINE,
-            dynamodb=dynamodb,
-            sqs=sqs,
-            table_name=settings.failures_table,
-            dlq_url=settings.dlq_url,
-        ),
+        FailureRecorder(pipeline=PIPELINE, dynamodb=dynamodb, sqs=sqs, table_name=settings.failures_table, dlq_url=settings.dlq_url),
     )
 
 
@@ -120,11 +112,7 @@ def _init() -> dict[str, Any]:
         ready = time.perf_counter()
         info["s3_client_ms"] = round((ready - imported) * 1000, 1)
         model = models.get()
-        info.update(
-            model_version=model.version,
-            model_from=model.loaded_from,
-            model_load_ms=round((time.perf_counter() - ready) * 1000, 1),
-        )
+        info.update(model_version=model.version, model_from=model.loaded_from, model_load_ms=round((time.perf_counter() - ready) * 1000, 1))
     except Exception as exc:  # no model yet (or S3 unreachable): batches retry until there is one
         info["model_error"] = str(exc)
     info["init_ms"] = round((time.perf_counter() - _INIT_STARTED) * 1000, 1)
@@ -148,9 +136,7 @@ def _report(result: logic.BatchResult, handler_ms: float) -> None:
     for item in inferred:
         metrics.add_metric(name="ImageLatency", unit=MetricUnit.Milliseconds, value=round(item.compute_ms, 3))
     if result.inferred:
-        metrics.add_metric(
-            name="BatchInferenceLatency", unit=MetricUnit.Milliseconds, value=round(result.inference_ms, 3)
-        )
+        metrics.add_metric(name="BatchInferenceLatency", unit=MetricUnit.Milliseconds, value=round(result.inference_ms, 3))
     logger.info(
         "batch done",
         extra={

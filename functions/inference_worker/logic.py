@@ -120,23 +120,17 @@ def _receive_count(record: dict[str, Any]) -> int:
 
 def _fetch(ref: S3ObjectRef, ports: Ports) -> bytes:
     if ref.size is not None and ref.size > ports.max_image_bytes:
-        raise preprocess.ImageRejected(
-            "too_large", f"{ref.size} bytes is over the limit of {ports.max_image_bytes}"
-        )
+        raise preprocess.ImageRejected("too_large", f"{ref.size} bytes is over the limit of {ports.max_image_bytes}")
     try:
         response = ports.s3.get_object(Bucket=ref.bucket, Key=ref.key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise preprocess.ImageRejected(
-                "input_missing", f"the uploaded image {ref.uri} no longer exists"
-            ) from None
+            raise preprocess.ImageRejected("input_missing", f"the uploaded image {ref.uri} no longer exists") from None
         raise
     length = int(response.get("ContentLength") or 0)
     if length > ports.max_image_bytes:
         response["Body"].close()
-        raise preprocess.ImageRejected(
-            "too_large", f"{length} bytes is over the limit of {ports.max_image_bytes}"
-        )
+        raise preprocess.ImageRejected("too_large", f"{length} bytes is over the limit of {ports.max_image_bytes}")
     return response["Body"].read()
 
 
@@ -197,12 +191,12 @@ def infer(items: list[Item], models: Any) -> BatchResult:
 
 # --- phase 3: finish --------------------------------------------------------------------------------------------
 
-_CONDITION = "attribute_exists(job_id) AND (#status IN (:awaiting, :queued) OR (#status = :failed AND error_code = :exhausted))"
+_CONDITION = (
+    "attribute_exists(job_id) AND (#status IN (:awaiting, :queued) OR (#status = :failed AND error_code = :exhausted))"
+)
 
 
-def _update(
-    ports: Ports, job_id: str, assignments: dict[str, dict[str, Any]], remove: Iterable[str] = ()
-) -> dict[str, Any] | None:
+def _update(ports: Ports, job_id: str, assignments: dict[str, dict[str, Any]], remove: Iterable[str] = ()) -> dict[str, Any] | None:
     """Conditionally end the job. Returns None when it ended now, else the stored item (which has ended before)."""
     names = {"#status": "status"}
     values: dict[str, Any] = {
@@ -236,9 +230,7 @@ def _update(
             raise
         old = exc.response.get("Item")
     if old is None:  # endpoints that do not return the item
-        old = ports.dynamodb.get_item(
-            TableName=ports.jobs_table, Key={"job_id": {"S": job_id}}, ConsistentRead=True
-        ).get("Item")
+        old = ports.dynamodb.get_item(TableName=ports.jobs_table, Key={"job_id": {"S": job_id}}, ConsistentRead=True).get("Item")
     if not old:
         raise UnknownJob(f"job {job_id} does not exist (never created through the API, or expired)")
     return old
@@ -259,9 +251,7 @@ def _detail_from_stored(stored: dict[str, Any]) -> dict[str, Any]:
         "job_id": job["job_id"],
         "status": job["status"],
         "completed_at": job.get("completed_at") or utc_iso(0),
-        "model": {"name": job["model_name"], "version": job["model_version"]}
-        if job.get("model_version")
-        else None,
+        "model": {"name": job["model_name"], "version": job["model_version"]} if job.get("model_version") else None,
     }
     if job["status"] == predictions.SUCCEEDED:
         detail.update(label=job["label"], confidence=job["confidence"])
@@ -275,11 +265,7 @@ def finish(item: Item, ports: Ports, model: Any | None) -> None:
     assert item.job_id is not None
     now = utc_iso(ports.clock())
     common = {"completed_at": {"S": now}, "attempts": {"N": str(item.receive_count)}}
-    model_ref = (
-        {"name": model.name, "version": model.version}
-        if model is not None and item.label is not None
-        else None
-    )
+    model_ref = {"name": model.name, "version": model.version} if model is not None and item.label is not None else None
     if item.rejection is not None:
         assignments = {
             **common,
@@ -287,19 +273,8 @@ def finish(item: Item, ports: Ports, model: Any | None) -> None:
             "error_code": {"S": item.rejection.code},
             "reason": {"S": item.rejection.reason[:1000]},
         }
-        detail = {
-            "job_id": item.job_id,
-            "status": predictions.FAILED,
-            "completed_at": now,
-            "error_code": item.rejection.code,
-            "model": None,
-        }
-        stored = _update(
-            ports,
-            item.job_id,
-            assignments,
-            remove=("label", "confidence", "probabilities", "model_name", "model_version"),
-        )
+        detail = {"job_id": item.job_id, "status": predictions.FAILED, "completed_at": now, "error_code": item.rejection.code, "model": None}
+        stored = _update(ports, item.job_id, assignments, remove=("label", "confidence", "probabilities", "model_name", "model_version"))
         item.outcome = predictions.FAILED
     else:
         assert item.label is not None and item.probabilities is not None and model is not None
@@ -313,14 +288,7 @@ def finish(item: Item, ports: Ports, model: Any | None) -> None:
             "model_name": {"S": model.name},
             "model_version": {"S": model.version},
         }
-        detail = {
-            "job_id": item.job_id,
-            "status": predictions.SUCCEEDED,
-            "completed_at": now,
-            "label": item.label,
-            "confidence": confidence,
-            "model": model_ref,
-        }
+        detail = {"job_id": item.job_id, "status": predictions.SUCCEEDED, "completed_at": now, "label": item.label, "confidence": confidence, "model": model_ref}
         stored = _update(ports, item.job_id, assignments, remove=("error_code", "reason"))
         item.outcome = predictions.SUCCEEDED
     if stored is not None:  # ended before (a redelivery): change nothing, publish its event again
@@ -349,13 +317,7 @@ def give_up(item: Item, ports: Ports) -> None:
         )
         if stored is None:
             item.outcome = "gave_up"
-            detail = {
-                "job_id": item.job_id,
-                "status": predictions.FAILED,
-                "completed_at": now,
-                "error_code": predictions.RETRIES_EXHAUSTED,
-                "model": None,
-            }
+            detail = {"job_id": item.job_id, "status": predictions.FAILED, "completed_at": now, "error_code": predictions.RETRIES_EXHAUSTED, "model": None}
             ports.events.put_events(Entries=[_entry(ports, detail)])
     except Exception:  # best effort: the message still goes to the DLQ, where an operator sees it
         pass

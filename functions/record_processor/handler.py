@@ -80,6 +80,4 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_sqs_batch(
-        event, context, handle_record, recorder=runtime().recorder, failure_metric="RecordsFailed"
-    )
+    return process_sqs_batch(event, context, handle_record, recorder=runtime().recorder, failure_metric="RecordsFailed")

@@ -62,16 +62,8 @@ def parse_routed(body: str, data_type: str) -> Routed:
         event = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise InvalidEvent(f"message body is not JSON: {str(exc)[:200]}") from None
-    if (
-        not isinstance(event, dict)
-        or event.get("source") != ROUTER_SOURCE
-        or event.get("detail-type") != ROUTED
-    ):
-        got = (
-            (event.get("source"), event.get("detail-type"))
-            if isinstance(event, dict)
-            else type(event).__name__
-        )
+    if not isinstance(event, dict) or event.get("source") != ROUTER_SOURCE or event.get("detail-type") != ROUTED:
+        got = (event.get("source"), event.get("detail-type")) if isinstance(event, dict) else type(event).__name__
         raise InvalidEvent(f"expected a '{ROUTED}' event from {ROUTER_SOURCE}, got {got}")
     detail = event.get("detail")
     if not isinstance(detail, dict):
@@ -127,16 +119,10 @@ def summarize_tabular(payload: Mapping[str, Any]) -> dict[str, Any]:
     rows = payload["rows"]
     for index, row in enumerate(rows):
         if len(row) != len(columns):
-            raise SchemaViolation(
-                f"rows[{index}] has {len(row)} cells; the header has {len(columns)} columns"
-            )
+            raise SchemaViolation(f"rows[{index}] has {len(row)} cells; the header has {len(columns)} columns")
     stats = {}
     for position, name in enumerate(columns):
-        numbers = [
-            r[position]
-            for r in rows
-            if isinstance(r[position], (int, float)) and not isinstance(r[position], bool)
-        ]
+        numbers = [r[position] for r in rows if isinstance(r[position], (int, float)) and not isinstance(r[position], bool)]
         if numbers:
             stats[name] = {
                 "min": min(numbers),
@@ -165,9 +151,7 @@ def summarize(data_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ the result
 
 
-def result_item(
-    routed: Routed, summary: Mapping[str, Any], processed_by: str, processed_at: str
-) -> dict[str, Any]:
+def result_item(routed: Routed, summary: Mapping[str, Any], processed_by: str, processed_at: str) -> dict[str, Any]:
     detail = routed.detail
     item = {
         "record_id": {"S": routed.record_id},
@@ -199,9 +183,7 @@ def write_result(dynamodb: Any, table: str, item: Mapping[str, Any]) -> bool:
             raise
         existing = exc.response.get("Item")
     if existing is None:
-        existing = dynamodb.get_item(
-            TableName=table, Key={"record_id": item["record_id"]}, ConsistentRead=True
-        ).get("Item", {})
+        existing = dynamodb.get_item(TableName=table, Key={"record_id": item["record_id"]}, ConsistentRead=True).get("Item", {})
     existing_type = existing.get("data_type", {}).get("S")
     if existing_type != item["data_type"]["S"]:
         raise OutputConflict(

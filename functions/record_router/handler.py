@@ -55,9 +55,7 @@ class RouterSettings(BaseSettings):
     dlq_url: str = env("DLQ_URL")
     publish_batch_size: int = env("PUBLISH_BATCH_SIZE", default=10, parse=_batch_size)
     publish_max_attempts: int = env("PUBLISH_MAX_ATTEMPTS", default=4, parse=positive_int)
-    max_object_bytes: int = env(
-        "MAX_OBJECT_BYTES", default=logic.DEFAULT_MAX_OBJECT_BYTES, parse=positive_int
-    )
+    max_object_bytes: int = env("MAX_OBJECT_BYTES", default=logic.DEFAULT_MAX_OBJECT_BYTES, parse=positive_int)
 
 
 @dataclass(frozen=True)
@@ -120,11 +118,7 @@ def publish(events: list[DomainEvent], publisher: EventPublisher) -> tuple[set[A
         for failure in refused:
             logger.warning(
                 "EventBridge refused a routed event; routing the record to unroutable",
-                extra={
-                    "error_code": failure.code,
-                    "error": failure.message,
-                    "record_id": failure.event.detail.get("record_id"),
-                },
+                extra={"error_code": failure.code, "error": failure.message, "record_id": failure.event.detail.get("record_id")},
             )
             try:
                 rerouted.append(logic.rejected(failure.event, failure.code, failure.message, routed_at))
@@ -137,12 +131,7 @@ def publish(events: list[DomainEvent], publisher: EventPublisher) -> tuple[set[A
     for failure in (f for r in results for f in r.failed if not f.permanent):
         logger.warning(
             "Event not published after retries; the message will be retried",
-            extra={
-                "error_code": failure.code,
-                "error": failure.message,
-                "attempts": failure.attempts,
-                "message_id": failure.event.tag,
-            },
+            extra={"error_code": failure.code, "error": failure.message, "attempts": failure.attempts, "message_id": failure.event.tag},
         )
     return unpublished, results
 

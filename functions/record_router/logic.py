@@ -40,9 +40,7 @@ UNROUTABLE_CONTRACT = "record_unroutable"
 
 DATA_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 RECORD_ID = re.compile(r"^[^\s]{1,256}$")
-KEEP_RECORD_BYTES = (
-    64 * 1024
-)  # an unroutable event carries the record itself up to this size, else an excerpt
+KEEP_RECORD_BYTES = 64 * 1024  # an unroutable event carries the record itself up to this size, else an excerpt
 EXCERPT_CHARS = 1000
 MAX_REASON = 1000
 
@@ -136,9 +134,7 @@ def fetch_records_file(s3: Any, ref: S3ObjectRef, max_bytes: int) -> bytes | Non
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in _NOT_FOUND:
-            raise ObjectNotFound(
-                f"{ref.uri} (version {ref.version_id or ref.etag}) does not exist: {code}"
-            ) from None
+            raise ObjectNotFound(f"{ref.uri} (version {ref.version_id or ref.etag}) does not exist: {code}") from None
         if code in _PRECONDITION_FAILED:
             return None
         raise
@@ -171,11 +167,7 @@ def read_lines(data: bytes) -> Iterator[Line]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield Line(
-                number,
-                error=f"line is not UTF-8: {exc.reason} at byte {exc.start}",
-                text=raw.decode("utf-8", "replace"),
-            )
+            yield Line(number, error=f"line is not UTF-8: {exc.reason} at byte {exc.start}", text=raw.decode("utf-8", "replace"))
             continue
         try:
             yield Line(number, value=json.loads(text, parse_constant=_reject_constant), text=text)
@@ -244,9 +236,7 @@ def unroutable(
             detail["record"] = record
         elif encoded:
             detail["record_excerpt"] = encoded[:EXCERPT_CHARS]
-    return DomainEvent.validated(
-        UNROUTABLE_CONTRACT, source=SOURCE, detail_type=UNROUTABLE, detail=detail, tag=tag
-    )
+    return DomainEvent.validated(UNROUTABLE_CONTRACT, source=SOURCE, detail_type=UNROUTABLE, detail=detail, tag=tag)
 
 
 def classify(
@@ -262,19 +252,11 @@ def classify(
 
     def reject(code: str, reason: str, record_id: str) -> DomainEvent:
         return unroutable(
-            record_id=record_id,
-            reason_code=code,
-            reason=reason,
-            origin=origin,
-            routed_at=routed_at,
-            record=record,
-            tag=tag,
+            record_id=record_id, reason_code=code, reason=reason, origin=origin, routed_at=routed_at, record=record, tag=tag
         )
 
     if not isinstance(record, dict):
-        return reject(
-            "invalid_record", f"a record must be a JSON object, got {type(record).__name__}", fallback_id
-        )
+        return reject("invalid_record", f"a record must be a JSON object, got {type(record).__name__}", fallback_id)
     record_id = record.get("record_id")
     if not isinstance(record_id, str) or not RECORD_ID.match(record_id):
         return reject("invalid_record", "record_id is missing or not 1-256 non-blank characters", fallback_id)
@@ -282,15 +264,9 @@ def classify(
         return reject("missing_data_type", "the record has no data_type", record_id)
     data_type = record["data_type"]
     if not isinstance(data_type, str) or not DATA_TYPE.match(data_type):
-        return reject(
-            "invalid_data_type",
-            f"data_type must match [a-z][a-z0-9_]{{0,31}}, got {_excerpt(data_type)[:80]!r}",
-            record_id,
-        )
+        return reject("invalid_data_type", f"data_type must match [a-z][a-z0-9_]{{0,31}}, got {_excerpt(data_type)[:80]!r}", record_id)
     if data_type not in routes.types:
-        return reject(
-            "unknown_data_type", f"no route for data_type {data_type!r} (routes: {routes})", record_id
-        )
+        return reject("unknown_data_type", f"no route for data_type {data_type!r} (routes: {routes})", record_id)
     detail: dict[str, Any] = {
         "record_id": record_id,
         "data_type": data_type,
@@ -302,9 +278,7 @@ def classify(
         if optional in record:
             detail[optional] = record[optional]
     try:
-        event = DomainEvent.validated(
-            ROUTED_CONTRACT.format(data_type), source=SOURCE, detail_type=ROUTED, detail=detail, tag=tag
-        )
+        event = DomainEvent.validated(ROUTED_CONTRACT.format(data_type), source=SOURCE, detail_type=ROUTED, detail=detail, tag=tag)
     except SchemaViolation as exc:
         return reject("schema_violation", exc.reason, record_id)
     except LookupError:
@@ -312,11 +286,7 @@ def classify(
     except (TypeError, ValueError) as exc:  # not encodable as JSON (e.g. NaN)
         return reject("invalid_record", f"the record cannot be encoded as JSON: {exc}", record_id)
     if event.size > MAX_REQUEST_BYTES:
-        return reject(
-            "too_large",
-            f"the routed event would be {event.size} bytes; EventBridge allows {MAX_REQUEST_BYTES}",
-            record_id,
-        )
+        return reject("too_large", f"the routed event would be {event.size} bytes; EventBridge allows {MAX_REQUEST_BYTES}", record_id)
     return event
 
 
@@ -380,13 +350,6 @@ def route_message(
             )
             continue
         events.append(
-            classify(
-                line.value,
-                origin=origin,
-                fallback_id=line_record_id(ref, line.number),
-                routes=routes,
-                routed_at=routed_at,
-                tag=tag,
-            )
+            classify(line.value, origin=origin, fallback_id=line_record_id(ref, line.number), routes=routes, routed_at=routed_at, tag=tag)
         )
     return events

@@ -57,9 +57,7 @@ log = logging.getLogger("localcloud.apigateway")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload limit
 MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request limit
-_TEXT_TYPES = re.compile(
-    r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))"
-)
+_TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))")
 _HOST_API = re.compile(r"^([a-z0-9]+)\.execute-api\.", re.IGNORECASE)
 _LAMBDA_URI = re.compile(r"(arn:[^:]+:lambda:[^:]+:\d{12}:function:[^/]+)")
 _STATUS_TEXT = {
@@ -85,9 +83,7 @@ class Route:
     authorizer_id: str | None
 
     @classmethod
-    def compile(
-        cls, key: str, target: str, authorization_type: str | None = None, authorizer_id: str | None = None
-    ) -> Route:
+    def compile(cls, key: str, target: str, authorization_type: str | None = None, authorizer_id: str | None = None) -> Route:
         auth = (authorization_type or "NONE").upper()
         if key == "$default":
             return cls(key, None, None, (0,), target, auth, authorizer_id)
@@ -305,9 +301,7 @@ class HttpApiDelivery(Delivery):
         self._apis: dict[str, _Api] = {}
         self._lock = threading.Lock()
         config = cloud.config
-        self._server = wsgi.Server(
-            (config.host, config.api_port), self, numthreads=16, request_queue_size=128, timeout=120
-        )
+        self._server = wsgi.Server((config.host, config.api_port), self, numthreads=16, request_queue_size=128, timeout=120)
         self._server.prepare()  # binds now: a port in use fails the start
         self.port = int(self._server.bind_addr[1])
         self.endpoint = f"http://{config.host}:{self.port}"
@@ -337,10 +331,7 @@ class HttpApiDelivery(Delivery):
                         protocol=api.protocol_type,
                         routes=routes,
                         integrations=dict(api.integrations),
-                        stages={
-                            name: dict(stage.stage_variables or {})
-                            for name, stage in list(api.stages.items())
-                        },
+                        stages={name: dict(stage.stage_variables or {}) for name, stage in list(api.stages.items())},
                         authorizers=dict(api.authorizers),
                     )
         with self._lock:
@@ -358,15 +349,7 @@ class HttpApiDelivery(Delivery):
         rows = []
         for api in sorted(self._apis.values(), key=lambda a: a.name):
             stages = {name: self.stage_url(api.api_id, name) for name in api.stages}
-            rows.append(
-                {
-                    "api_id": api.api_id,
-                    "name": api.name,
-                    "protocol": api.protocol,
-                    "stages": stages,
-                    "routes": sorted(r.key for r in api.routes),
-                }
-            )
+            rows.append({"api_id": api.api_id, "name": api.name, "protocol": api.protocol, "stages": stages, "routes": sorted(r.key for r in api.routes)})
         return rows
 
     def stage_url(self, api_id: str, stage: str) -> str:
@@ -408,11 +391,7 @@ class HttpApiDelivery(Delivery):
         stats.requests += 1
         stats.by_status[str(response.status)] += 1
         stats.latencies_ms.append((time.perf_counter() - started) * 1000)
-        headers = [
-            *response.headers,
-            ("Content-Length", str(len(response.body))),
-            ("Apigw-Requestid", request_id),
-        ]
+        headers = [*response.headers, ("Content-Length", str(len(response.body))), ("Apigw-Requestid", request_id)]
         start_response(f"{response.status} {_STATUS_TEXT.get(response.status, 'Status')}", headers)
         return [response.body]
 
@@ -447,20 +426,12 @@ class HttpApiDelivery(Delivery):
         if selected is None:
             return api_id, message(404)
         route, params = selected
-        headers = [
-            (key[5:].replace("_", "-").lower(), value)
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        ]
+        headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items() if key.startswith("HTTP_")]
         if environ.get("CONTENT_TYPE"):
             headers.append(("content-type", environ["CONTENT_TYPE"]))
         if environ.get("CONTENT_LENGTH"):
             headers.append(("content-length", environ["CONTENT_LENGTH"]))
-        headers += [
-            ("x-forwarded-proto", "http"),
-            ("x-forwarded-port", str(self.port)),
-            ("x-forwarded-for", environ.get("REMOTE_ADDR", "127.0.0.1")),
-        ]
+        headers += [("x-forwarded-proto", "http"), ("x-forwarded-port", str(self.port)), ("x-forwarded-for", environ.get("REMOTE_ADDR", "127.0.0.1"))]
         event_args = {
             "api_id": api_id,
             "stage": stage,
@@ -483,9 +454,7 @@ class HttpApiDelivery(Delivery):
         event = request_event(**event_args, authorizer=authorizer)
         return api_id, self._integrate(api, route, event)
 
-    def _authorize(
-        self, api: _Api, route: Route, event_args: dict[str, Any]
-    ) -> tuple[dict[str, Any] | None, HttpResponse | None]:
+    def _authorize(self, api: _Api, route: Route, event_args: dict[str, Any]) -> tuple[dict[str, Any] | None, HttpResponse | None]:
         kind = route.authorization_type
         if kind in ("NONE", "AWS_IAM"):
             return ({"iam": {}} if kind == "AWS_IAM" else None), None
@@ -501,17 +470,12 @@ class HttpApiDelivery(Delivery):
         if found is None:
             return None, message(500)
         event = request_event(**event_args)
-        event.update(
-            type="REQUEST",
-            routeArn=f"arn:aws:execute-api:{api.region}:{api.account}:{api.api_id}/{event_args['stage']}/{event_args['method']}{event_args['raw_path']}",
-        )
+        event.update(type="REQUEST", routeArn=f"arn:aws:execute-api:{api.region}:{api.account}:{api.api_id}/{event_args['stage']}/{event_args['method']}{event_args['raw_path']}")
         sources = authorizer.identity_source or []
         sources = [sources] if isinstance(sources, str) else list(sources)
         event["identitySource"] = [headers.get(source.rsplit(".", 1)[-1].lower(), "") for source in sources]
         try:
-            result = self.cloud.lambdas.invoke(
-                self.cloud.lambdas.function(found.group(1)), json.dumps(event).encode()
-            )
+            result = self.cloud.lambdas.invoke(self.cloud.lambdas.function(found.group(1)), json.dumps(event).encode())
             decision = json.loads(result.payload) if not result.errored else {}
         except Exception as exc:
             self.stats[api.api_id].last_error = f"authorizer: {exc}"
@@ -530,9 +494,7 @@ class HttpApiDelivery(Delivery):
             return message(500)
         found = _LAMBDA_URI.search(integration.integration_uri or "")
         if integration.integration_type != "AWS_PROXY" or found is None:
-            stats.last_error = (
-                f"{integration.integration_type} integrations are not served by the local cloud"
-            )
+            stats.last_error = f"{integration.integration_type} integrations are not served by the local cloud"
             return message(500)
         if (integration.payload_format_version or "2.0") != "2.0":
             stats.last_error = "payload format 1.0 is not served by the local cloud: use 2.0"

@@ -26,11 +26,7 @@ def _table(stream_arn: str) -> Any | None:
     parts = stream_arn.split(":", 5)
     region, account = parts[3], parts[4]
     table = dynamodb_backends[account][region].tables.get(parts[5].split("/")[1])
-    if (
-        table is None
-        or table.stream_shard is None
-        or not (table.stream_specification or {}).get("StreamEnabled")
-    ):
+    if table is None or table.stream_shard is None or not (table.stream_specification or {}).get("StreamEnabled"):
         return None
     if f"{table.table_arn}/stream/{table.latest_stream_label}" != stream_arn:
         return None
@@ -70,9 +66,7 @@ class DynamoDBStreamShard(ShardSource):
         for offset, item in enumerate(shard.items[start:end]):
             raw = item.record
             arrival = float(getattr(item, "arrival", 0.0))
-            dynamodb = {
-                key: value for key, value in raw["dynamodb"].items() if key != "ApproximateCreationDateTime"
-            }
+            dynamodb = {key: value for key, value in raw["dynamodb"].items() if key != "ApproximateCreationDateTime"}
             event = {
                 "eventID": raw["eventID"],
                 "eventName": raw["eventName"],
@@ -83,11 +77,7 @@ class DynamoDBStreamShard(ShardSource):
                 "eventSourceARN": self.source_arn,
             }
             sequence = str(dynamodb["SequenceNumber"])
-            records.append(
-                StreamRecord(
-                    start + offset, sequence, arrival, event, int(dynamodb.get("SizeBytes", 0)) + 400
-                )
-            )
+            records.append(StreamRecord(start + offset, sequence, arrival, event, int(dynamodb.get("SizeBytes", 0)) + 400))
         return records
 
     def filter_view(self, record: StreamRecord) -> dict[str, Any]:

@@ -85,10 +85,7 @@ def validate_entry(entry: dict[str, Any]) -> dict[str, str] | None:
     size = len(entry["Source"]) + len(entry["DetailType"]) + len(entry["Detail"].encode())
     size += sum(len(r) for r in entry.get("Resources") or [])
     if size > MAX_ENTRY_BYTES:
-        return {
-            "ErrorCode": "InvalidArgument",
-            "ErrorMessage": "Total size of the entries in the request is over the limit.",
-        }
+        return {"ErrorCode": "InvalidArgument", "ErrorMessage": "Total size of the entries in the request is over the limit."}
     return None
 
 
@@ -217,14 +214,7 @@ class EventsDelivery(Delivery):
             self.submit(functools.partial(self._deliver, rule, target, event, stats))
 
     # -- ingress ----------------------------------------------------------------------------------------------
-    def put(
-        self,
-        account: str,
-        region: str,
-        bus: str | None,
-        events: list[dict[str, Any]],
-        forwarded: bool = False,
-    ) -> list[str]:
+    def put(self, account: str, region: str, bus: str | None, events: list[dict[str, Any]], forwarded: bool = False) -> list[str]:
         """Enqueue events for `bus`. `events` are full envelopes (forwarded or built by a service) when
         `forwarded`, else they are already validated PutEvents entries. Returns the event ids."""
         from moto.events.models import events_backends
@@ -270,9 +260,7 @@ class EventsDelivery(Delivery):
         parsed = targets.Arn.parse(arn)
         if parsed.service == "events" and not parsed.resource_type:
             # An archive is a rule whose target is the archive's own ARN (moto's model of archives).
-            rule._send_to_events_archive(
-                parsed.resource.split("/")[-1] if "/" in parsed.resource else parsed.resource, event
-            )
+            rule._send_to_events_archive(parsed.resource.split("/")[-1] if "/" in parsed.resource else parsed.resource, event)
             stats.delivered += 1
             return
         try:
@@ -298,25 +286,11 @@ class EventsDelivery(Delivery):
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         self._failed(rule, target, event, stats, error, str(attempts))
 
-    def _failed(
-        self,
-        rule: Any,
-        target: dict[str, Any],
-        event: dict[str, Any],
-        stats: RuleStats,
-        error: str,
-        attempts: str,
-    ) -> None:
+    def _failed(self, rule: Any, target: dict[str, Any], event: dict[str, Any], stats: RuleStats, error: str, attempts: str) -> None:
         stats.failed += 1
         stats.last_error = error
         dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-        log.warning(
-            "delivery of event %s from rule %s to %s failed: %s",
-            event.get("id"),
-            rule.name,
-            target["Arn"],
-            error,
-        )
+        log.warning("delivery of event %s from rule %s to %s failed: %s", event.get("id"), rule.name, target["Arn"], error)
         if not dlq:
             return
         try:

@@ -83,11 +83,7 @@ class KinesisShard(ShardSource):
                 "awsRegion": self.region,
                 "eventSourceARN": self.source_arn,
             }
-            records.append(
-                StreamRecord(
-                    start + offset, sequence, float(record.created_at), event, len(record.data) + 450
-                )
-            )
+            records.append(StreamRecord(start + offset, sequence, float(record.created_at), event, len(record.data) + 450))
         return records
 
     def filter_view(self, record: StreamRecord) -> dict[str, Any]:

@@ -47,12 +47,7 @@ def eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any) -
         "version": "0",
         "bucket": {"name": bucket.name},
         # URL-encoded like every S3 notification ("red flower.jpg" → "red+flower.jpg"); consumers unquote_plus it.
-        "object": {
-            "key": quote_plus(key.name, safe="/"),
-            "size": key.size,
-            "etag": key.etag.strip('"'),
-            "sequencer": f"{next(_sequencer):X}",
-        },
+        "object": {"key": quote_plus(key.name, safe="/"), "size": key.size, "etag": key.etag.strip('"'), "sequencer": f"{next(_sequencer):X}"},
         "request-id": uuid.uuid4().hex[:16].upper(),
         "requester": account_id,
         "source-ip-address": "127.0.0.1",

@@ -109,18 +109,7 @@ class SchedulerDelivery(Delivery):
                             log.warning("rule %s: %s", rule.name, exc)
                             continue
                         signature = (expression,)
-                        found.append(
-                            (
-                                "rule",
-                                rule.name,
-                                rule.arn,
-                                rule,
-                                schedule,
-                                signature,
-                                rule.state == "ENABLED",
-                                created,
-                            )
-                        )
+                        found.append(("rule", rule.name, rule.arn, rule, schedule, signature, rule.state == "ENABLED", created))
         for regions in scheduler_backends.values():
             for backend in regions.values():
                 for group in list(backend.schedule_groups.values()):
@@ -137,25 +126,9 @@ class SchedulerDelivery(Delivery):
                         except ValueError as exc:
                             log.warning("schedule %s: %s", item.name, exc)
                             continue
-                        signature = (
-                            item.schedule_expression,
-                            item.schedule_expression_timezone,
-                            item.start_date,
-                            item.end_date,
-                        )
+                        signature = (item.schedule_expression, item.schedule_expression_timezone, item.start_date, item.end_date)
                         name = f"{group.name}/{item.name}"
-                        found.append(
-                            (
-                                "schedule",
-                                name,
-                                item.arn,
-                                item,
-                                schedule,
-                                signature,
-                                item.state == "ENABLED",
-                                created,
-                            )
-                        )
+                        found.append(("schedule", name, item.arn, item, schedule, signature, item.state == "ENABLED", created))
         return found
 
     def _sync(self, now: datetime) -> None:
@@ -165,9 +138,7 @@ class SchedulerDelivery(Delivery):
             seen.add(arn)
             entry = self._entries.get(arn)
             if entry is None:
-                self._entries[arn] = Entry(
-                    kind, name, arn, model, schedule, signature, enabled, schedule.next_after(schedule.anchor)
-                )
+                self._entries[arn] = Entry(kind, name, arn, model, schedule, signature, enabled, schedule.next_after(schedule.anchor))
                 if not enabled:
                     self._entries[arn].next_fire = schedule.next_after(now)
                 continue
@@ -175,11 +146,7 @@ class SchedulerDelivery(Delivery):
             if entry.signature != signature or entry.enabled != enabled:
                 # Reconfigured or re-enabled: the next occurrence after now (a rate restarts its period now).
                 entry.schedule = Schedule(
-                    schedule.expression,
-                    anchor=now,
-                    timezone=schedule.timezone,
-                    start=schedule.start,
-                    end=schedule.end,
+                    schedule.expression, anchor=now, timezone=schedule.timezone, start=schedule.start, end=schedule.end
                 )
                 entry.signature, entry.enabled = signature, enabled
                 entry.next_fire = entry.schedule.next_after(now)
@@ -207,16 +174,11 @@ class SchedulerDelivery(Delivery):
                 if not entry.enabled:
                     entry.next_fire = entry.schedule.next_after(now)
                     continue
-                while (
-                    entry.next_fire is not None and entry.next_fire <= now and len(due) < MAX_FIRINGS_PER_PASS
-                ):
+                while entry.next_fire is not None and entry.next_fire <= now and len(due) < MAX_FIRINGS_PER_PASS:
                     due.append((entry.next_fire, len(due), entry))
                     entry.next_fire = entry.schedule.next_after(entry.next_fire)
             if len(due) >= MAX_FIRINGS_PER_PASS:
-                log.warning(
-                    "more than %d schedule occurrences due at once: the rest fire on the next pass",
-                    MAX_FIRINGS_PER_PASS,
-                )
+                log.warning("more than %d schedule occurrences due at once: the rest fire on the next pass", MAX_FIRINGS_PER_PASS)
             due.sort(key=lambda item: (item[0], item[1]))
             for moment, _, entry in due:
                 self._fire(entry, moment)
@@ -236,13 +198,7 @@ class SchedulerDelivery(Delivery):
             moment = now.replace(microsecond=0)
             entry.manual += 1
             event_id = self._fire(entry, moment, manual=True)
-            return {
-                "kind": entry.kind,
-                "name": entry.name,
-                "arn": entry.arn,
-                "time": _iso(moment),
-                "id": event_id,
-            }
+            return {"kind": entry.kind, "name": entry.name, "arn": entry.arn, "time": _iso(moment), "id": event_id}
 
     def _fire(self, entry: Entry, moment: datetime, manual: bool = False) -> str:
         if not manual:
@@ -274,13 +230,7 @@ class SchedulerDelivery(Delivery):
     def _deliver_schedule(self, entry: Entry, moment: datetime, execution_id: str) -> None:
         schedule = entry.model
         target = schedule.target or {}
-        attempts = max(
-            1,
-            min(
-                int((target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185)) + 1,
-                self.cloud.config.event_delivery_attempts,
-            ),
-        )
+        attempts = max(1, min(int((target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185)) + 1, self.cloud.config.event_delivery_attempts))
         error = ""
         for attempt in range(1, attempts + 1):
             payload = self._render(target.get("Input"), schedule.arn, moment, execution_id, attempt)
@@ -310,9 +260,7 @@ class SchedulerDelivery(Delivery):
                     },
                 )
             except targets.DeliveryError as exc:
-                log.error(
-                    "schedule %s: the dead-letter queue %s is unreachable too: %s", entry.name, dlq, exc
-                )
+                log.error("schedule %s: the dead-letter queue %s is unreachable too: %s", entry.name, dlq, exc)
 
     @staticmethod
     def _render(template: str | None, arn: str, moment: datetime, execution_id: str, attempt: int) -> str:
@@ -344,9 +292,7 @@ class SchedulerDelivery(Delivery):
             }
             self.cloud.events.put(parsed.account, parsed.region, parsed.resource_id, [entry])
             return
-        targets.send(
-            self.cloud, arn, payload, group_id=(target.get("SqsParameters") or {}).get("MessageGroupId")
-        )
+        targets.send(self.cloud, arn, payload, group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"))
 
     def _delete_schedule(self, entry: Entry) -> None:
         from moto.scheduler.models import scheduler_backends
@@ -363,10 +309,7 @@ class SchedulerDelivery(Delivery):
         with self._lock:
             self._sync(CLOCK.now())
             rows = []
-            for entry in sorted(
-                self._entries.values(),
-                key=lambda e: (e.next_fire is None, e.next_fire or datetime.max.replace(tzinfo=UTC)),
-            ):
+            for entry in sorted(self._entries.values(), key=lambda e: (e.next_fire is None, e.next_fire or datetime.max.replace(tzinfo=UTC))):
                 firings = []
                 if entry.next_fire is not None and entry.enabled:
                     firings = [entry.next_fire, *entry.schedule.upcoming(entry.next_fire, count - 1)]

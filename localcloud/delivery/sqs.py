@@ -179,15 +179,7 @@ class _Poller(Worker):
             return
         self._process(backend, queue, queue_name, region, messages, cloud)
 
-    def _process(
-        self,
-        backend: Any,
-        queue: Any,
-        queue_name: str,
-        region: str,
-        messages: list[Message],
-        cloud: LocalCloud,
-    ) -> None:
+    def _process(self, backend: Any, queue: Any, queue_name: str, region: str, messages: list[Message], cloud: LocalCloud) -> None:
         stats = self.delivery.stats[self.mapping.uuid]
         records = [lambda_record(m, queue.queue_arn, region) for m in messages]
         records = self._apply_filters(backend, queue_name, records, stats)
@@ -224,14 +216,10 @@ class _Poller(Worker):
             try:
                 backend.delete_message(queue_name, record["receiptHandle"])
                 stats.deleted += 1
-            except (
-                Exception
-            ) as exc:  # e.g. the receipt handle expired because the function outlived visibility
+            except Exception as exc:  # e.g. the receipt handle expired because the function outlived visibility
                 stats.last_error = f"delete failed: {exc}"
 
-    def _apply_filters(
-        self, backend: Any, queue_name: str, records: list[dict[str, Any]], stats: MappingStats
-    ) -> list[dict[str, Any]]:
+    def _apply_filters(self, backend: Any, queue_name: str, records: list[dict[str, Any]], stats: MappingStats) -> list[dict[str, Any]]:
         filters = ((self.mapping.filter_criteria or {}).get("Filters")) or []
         if not filters:
             return records
@@ -241,9 +229,7 @@ class _Poller(Worker):
                 continue
             try:
                 compiled.append(patterns.compile(item["Pattern"]))
-            except (
-                patterns.PatternError
-            ) as exc:  # refused at CreateEventSourceMapping: never drop messages over it
+            except patterns.PatternError as exc:  # refused at CreateEventSourceMapping: never drop messages over it
                 stats.last_error = f"invalid filter pattern: {exc.reason}"
                 return records
         kept = []
@@ -303,11 +289,7 @@ class SqsDelivery(Delivery):
 
     @staticmethod
     def _shape(mapping: EventSourceMapping) -> tuple[Any, ...]:
-        return (
-            mapping.event_source_arn,
-            mapping.function_arn,
-            json.dumps(mapping.scaling_config, sort_keys=True, default=str),
-        )
+        return (mapping.event_source_arn, mapping.function_arn, json.dumps(mapping.scaling_config, sort_keys=True, default=str))
 
     def stop(self) -> None:
         with self._lock:

@@ -123,12 +123,8 @@ class MappingStats:
     last_error: str | None = None
     iterator_age_ms: float = 0.0  # AWS's IteratorAge: age of the last record of the last batch when invoked
     batch_sizes: collections.Counter[int] = field(default_factory=collections.Counter)
-    recent_iterator_age_ms: collections.deque[float] = field(
-        default_factory=lambda: collections.deque(maxlen=RECENT)
-    )
-    recent_batch_ms: collections.deque[float] = field(
-        default_factory=lambda: collections.deque(maxlen=RECENT)
-    )
+    recent_iterator_age_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=RECENT))
+    recent_batch_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=RECENT))
 
 
 def _pct(values: collections.deque[float], p: float) -> float | None:
@@ -298,13 +294,7 @@ class ShardPoller(Worker):
                 continue
             self._failed(pending, batch, retries, bisect=bool(mapping.bisect_on_error))
 
-    def _failed(
-        self,
-        pending: collections.deque[tuple[list[StreamRecord], int]],
-        batch: list[StreamRecord],
-        retries: int,
-        bisect: bool,
-    ) -> None:
+    def _failed(self, pending: collections.deque[tuple[list[StreamRecord], int]], batch: list[StreamRecord], retries: int, bisect: bool) -> None:
         mapping = self.mapping
         stats = self.stats
         if bisect and len(batch) > 1:
@@ -405,11 +395,7 @@ class ShardPoller(Worker):
                     "condition": condition,
                     "approximateInvokeCount": invoke_count,
                 },
-                "responseContext": {
-                    "statusCode": 200,
-                    "executedVersion": "$LATEST",
-                    "functionError": "Unhandled",
-                },
+                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
                 "version": "1.0",
                 "timestamp": _iso_ms(CLOCK.time()),
                 self.source.batch_info_key: {
@@ -517,9 +503,7 @@ class StreamDelivery(Delivery):
                     "kind": self.service,
                     "uuid": uuid_,
                     "source": mapping.event_source_arn.split(":", 5)[-1],
-                    "function": mapping.function_arn.split(":")[6]
-                    if mapping.function_arn.count(":") >= 6
-                    else mapping.function_arn,
+                    "function": mapping.function_arn.split(":")[6] if mapping.function_arn.count(":") >= 6 else mapping.function_arn,
                     "enabled": bool(mapping.enabled),
                     "shards": len(mine),
                     "parallelization_factor": int(mapping.parallelization_factor or 1),
@@ -543,13 +527,9 @@ class StreamDelivery(Delivery):
                     "iterator_age_ms_p99": _pct(stats.recent_iterator_age_ms, 0.99),
                     "batch_ms_p50": _pct(stats.recent_batch_ms, 0.5),
                     "batch_ms_p99": _pct(stats.recent_batch_ms, 0.99),
-                    "mean_batch": round(sum(k * v for k, v in stats.batch_sizes.items()) / stats.batches, 2)
-                    if stats.batches
-                    else None,
+                    "mean_batch": round(sum(k * v for k, v in stats.batch_sizes.items()) / stats.batches, 2) if stats.batches else None,
                     "checkpoints": {
-                        shard: self.checkpoints[(u, shard)].position
-                        for (u, shard) in list(self.checkpoints)
-                        if u == uuid_
+                        shard: self.checkpoints[(u, shard)].position for (u, shard) in list(self.checkpoints) if u == uuid_
                     },
                     "last_error": stats.last_error,
                     "at": CLOCK.time(),

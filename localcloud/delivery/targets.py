@@ -112,9 +112,7 @@ def send(
             stream = "localcloud-delivery"
             if stream not in backend.groups[group].streams:
                 backend.create_log_stream(group, stream)
-            backend.put_log_events(
-                group, stream, [{"timestamp": int(cloud.clock.time() * 1000), "message": body}]
-            )
+            backend.put_log_events(group, stream, [{"timestamp": int(cloud.clock.time() * 1000), "message": body}])
             return stream
     except DeliveryError:
         raise

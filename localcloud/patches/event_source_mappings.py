@@ -18,11 +18,7 @@ def _tips(arn: str) -> dict[str, int]:
         from .kinesis import shard_log
 
         stream = kinesis_backends[account][region].streams.get(resource.split("/", 1)[1])
-        return (
-            {}
-            if stream is None
-            else {shard_id: len(shard_log(shard)) for shard_id, shard in stream.shards.items()}
-        )
+        return {} if stream is None else {shard_id: len(shard_log(shard)) for shard_id, shard in stream.shards.items()}
     if service == "dynamodb":
         from moto.dynamodb.models import dynamodb_backends
 

@@ -32,9 +32,7 @@ def install() -> None:
                 results.append(error)
                 continue
             try:
-                event_id = current.events.put(
-                    self.account_id, self.region_name, entry.get("EventBusName"), [entry]
-                )[0]
+                event_id = current.events.put(self.account_id, self.region_name, entry.get("EventBusName"), [entry])[0]
             except Exception as exc:  # unknown bus
                 results.append({"ErrorCode": "ResourceNotFoundException", "ErrorMessage": str(exc)})
                 continue
@@ -68,9 +66,7 @@ def install() -> None:
         try:
             pattern = patterns.compile(raw_pattern or "")
         except patterns.PatternError as exc:
-            return self.error(
-                "InvalidEventPatternException", f"Event pattern is not valid. Reason: {exc.reason}"
-            )
+            return self.error("InvalidEventPatternException", f"Event pattern is not valid. Reason: {exc.reason}")
         try:
             event = patterns.loads(raw_event or "")
         except ValueError:

@@ -24,16 +24,12 @@ def _throttled(message: str) -> Exception:
 def install() -> None:
     from moto.awslambda import models
 
-    def backend_invoke(
-        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
-    ) -> bytes:
+    def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any) -> bytes:
         from ..runtime.service import Throttled
 
         fn = self.get_function(function_name, qualifier)
         payload = body if isinstance(body, bytes) else (body or "").encode()
-        invocation_type = (
-            headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type") or "RequestResponse"
-        )
+        invocation_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type") or "RequestResponse"
         if invocation_type == "DryRun":
             return b""
         if invocation_type == "Event":
@@ -58,19 +54,13 @@ def install() -> None:
 
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         """Used by moto's own integrations (e.g. Step Functions tasks): a synchronous invocation."""
-        payload = (
-            body
-            if isinstance(body, (bytes, bytearray))
-            else (body if isinstance(body, str) else json.dumps(body)).encode()
-        )
+        payload = body if isinstance(body, (bytes, bytearray)) else (body if isinstance(body, str) else json.dumps(body)).encode()
         result = current.lambdas.invoke(self, bytes(payload))
         if result.errored:
             response_headers["x-amz-function-error"] = "Unhandled"
         return result.payload
 
-    def send_sns_message(
-        self: Any, function_name: str, message: str, subject: str | None = None, qualifier: str | None = None
-    ) -> None:
+    def send_sns_message(self: Any, function_name: str, message: str, subject: str | None = None, qualifier: str | None = None) -> None:
         """SNS invokes Lambda asynchronously (moto: synchronously, in Publish)."""
         import uuid
 
@@ -130,9 +120,7 @@ def install() -> None:
             try:
                 patterns.compile(item.get("Pattern") or "")
             except patterns.PatternError as exc:
-                raise InvalidParameterValueException(
-                    f"Invalid filter pattern definition. {exc.reason}"
-                ) from None
+                raise InvalidParameterValueException(f"Invalid filter pattern definition. {exc.reason}") from None
 
     def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
         validate_filters(spec)

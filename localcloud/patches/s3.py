@@ -30,9 +30,7 @@ def install() -> None:
         raw = body.encode() if isinstance(body, str) else body
         if b"<EventBridgeConfiguration" not in raw:
             if b"</NotificationConfiguration>" in raw:
-                raw = raw.replace(
-                    b"</NotificationConfiguration>", _EVENTBRIDGE + b"</NotificationConfiguration>"
-                )
+                raw = raw.replace(b"</NotificationConfiguration>", _EVENTBRIDGE + b"</NotificationConfiguration>")
             else:
                 raw = (
                     b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -54,9 +52,7 @@ def install() -> None:
     original_backend_tagging = models.S3Backend.put_object_tagging
 
     def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-        if getattr(_tagging, "implicit", False) and "ObjectTagging" in getattr(
-            event_name, "value", str(event_name)
-        ):
+        if getattr(_tagging, "implicit", False) and "ObjectTagging" in getattr(event_name, "value", str(event_name)):
             return
         original_send_event(account_id, event_name, bucket, key)
 

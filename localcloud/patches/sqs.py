@@ -81,9 +81,7 @@ def install() -> None:
         lock = _lock_for(queue)
         while True:
             with lock:
-                result = original_receive(
-                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
-                )
+                result = original_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
             if result or CLOCK.time() >= deadline:
                 return result
             queue.wait_for_messages(min(1.0, max(0.01, deadline - CLOCK.time())))
@@ -120,9 +118,7 @@ def _queue_by_arn(backend: Any, arn: str) -> Any:
 
 
 def _redrive_source(backend: Any, dlq_arn: str) -> Any:
-    sources = [
-        q for q in backend.queues.values() if (q.redrive_policy or {}).get("deadLetterTargetArn") == dlq_arn
-    ]
+    sources = [q for q in backend.queues.values() if (q.redrive_policy or {}).get("deadLetterTargetArn") == dlq_arn]
     if len(sources) != 1:
         from moto.sqs.exceptions import InvalidParameterValue
 
@@ -137,10 +133,7 @@ def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any) -> 
 
     rate = task.get("MaxNumberOfMessagesPerSecond") or 500
     try:
-        while (
-            task["Status"] == "RUNNING"
-            and task["ApproximateNumberOfMessagesMoved"] < task["ApproximateNumberOfMessagesToMove"]
-        ):
+        while task["Status"] == "RUNNING" and task["ApproximateNumberOfMessagesMoved"] < task["ApproximateNumberOfMessagesToMove"]:
             messages = backend.receive_message(source.name, 10, 0, 30, ["All"])
             if not messages:
                 break
@@ -175,11 +168,7 @@ def _install_move_tasks() -> None:
         destination_arn = self._get_param("DestinationArn")
         backend = self.sqs_backend
         source = _queue_by_arn(backend, source_arn)
-        destination = (
-            _queue_by_arn(backend, destination_arn)
-            if destination_arn
-            else _redrive_source(backend, source_arn)
-        )
+        destination = _queue_by_arn(backend, destination_arn) if destination_arn else _redrive_source(backend, source_arn)
         with _tasks_lock:
             if any(t["SourceArn"] == source_arn and t["Status"] == "RUNNING" for t in _tasks.values()):
                 from moto.sqs.exceptions import InvalidParameterValue
@@ -197,12 +186,7 @@ def _install_move_tasks() -> None:
                 "StartedTimestamp": int(CLOCK.time() * 1000),
             }
             _tasks[handle] = task
-        threading.Thread(
-            target=_move,
-            args=(task, backend, source, destination),
-            name=f"sqs-move-{handle[:8]}",
-            daemon=True,
-        ).start()
+        threading.Thread(target=_move, args=(task, backend, source, destination), name=f"sqs-move-{handle[:8]}", daemon=True).start()
         return ActionResult({"TaskHandle": handle})
 
     def list_message_move_tasks(self: Any) -> Any:

@@ -135,9 +135,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
                 self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
                 return
             if kind == "error":
-                env._complete(
-                    request_id, body, self.headers.get("Lambda-Runtime-Function-Error-Type") or "Unhandled"
-                )
+                env._complete(request_id, body, self.headers.get("Lambda-Runtime-Function-Error-Type") or "Unhandled")
                 self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
                 return
         self._reply(HTTPStatus.NOT_FOUND, b'{"errorMessage":"unknown path"}')
@@ -200,10 +198,7 @@ class ExecutionEnvironment:
         python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
         paths = [str(self.spec.code_dir)]
         for layer in self.spec.layer_dirs:
-            paths += [
-                str(layer / "python" / "lib" / f"python{python_version}" / "site-packages"),
-                str(layer / "python"),
-            ]
+            paths += [str(layer / "python" / "lib" / f"python{python_version}" / "site-packages"), str(layer / "python")]
         paths.append(str(self._runtime_dir))
         host, port = self._server.server_address[:2]
         env = {
@@ -292,12 +287,7 @@ class ExecutionEnvironment:
         invocation.deadline_ms = int((time.time() + self.spec.timeout) * 1000)
         invocation.started_at = time.monotonic()
         self._current = invocation
-        self._logs.write(
-            self.spec.name,
-            self.log_stream,
-            f"START RequestId: {invocation.request_id} Version: {self.spec.version}",
-            invocation.request_id,
-        )
+        self._logs.write(self.spec.name, self.log_stream, f"START RequestId: {invocation.request_id} Version: {self.spec.version}", invocation.request_id)
         self._inbox.put(invocation)
         finished = invocation.done.wait(self.spec.timeout)
         if not finished:
@@ -307,12 +297,7 @@ class ExecutionEnvironment:
                 "errorMessage": f"Task timed out after {self.spec.timeout:.2f} seconds",
             }
             invocation.error_type = "Sandbox.Timedout"
-            self._logs.write(
-                self.spec.name,
-                self.log_stream,
-                f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())} {invocation.request_id} Task timed out after {self.spec.timeout:.2f} seconds",
-                invocation.request_id,
-            )
+            self._logs.write(self.spec.name, self.log_stream, f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())} {invocation.request_id} Task timed out after {self.spec.timeout:.2f} seconds", invocation.request_id)
             self.stop()  # AWS resets the environment after a timeout
         self._current = None
         self._report(invocation, cold)
@@ -328,18 +313,14 @@ class ExecutionEnvironment:
         )
         if cold and self.init_duration_ms is not None:
             report += f"\tInit Duration: {self.init_duration_ms:.2f} ms"
-        self._logs.write(
-            self.spec.name, self.log_stream, f"END RequestId: {invocation.request_id}", invocation.request_id
-        )
+        self._logs.write(self.spec.name, self.log_stream, f"END RequestId: {invocation.request_id}", invocation.request_id)
         self._logs.write(self.spec.name, self.log_stream, report, invocation.request_id)
 
     def _fail_unready(self, invocation: Invocation, error_type: str, message: str) -> None:
         invocation.started_at = invocation.finished_at = time.monotonic()
         invocation.error = {"errorType": error_type, "errorMessage": message}
         invocation.error_type = error_type
-        self._logs.write(
-            self.spec.name, self.log_stream, f"INIT_FAILED {error_type}: {message}", invocation.request_id
-        )
+        self._logs.write(self.spec.name, self.log_stream, f"INIT_FAILED {error_type}: {message}", invocation.request_id)
         self.stop()
 
     def _death_cause(self) -> tuple[str, str]:
@@ -377,10 +358,7 @@ class ExecutionEnvironment:
         try:
             self._init_error = json.loads(body or b"{}")
         except ValueError:
-            self._init_error = {
-                "errorType": error_type or "Runtime.Unknown",
-                "errorMessage": body.decode("utf-8", "replace"),
-            }
+            self._init_error = {"errorType": error_type or "Runtime.Unknown", "errorMessage": body.decode("utf-8", "replace")}
         self._ready.set()
 
     # -- background threads --------------------------------------------------------------------------------

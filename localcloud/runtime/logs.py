@@ -95,9 +95,7 @@ class LogStore:
                 if line.stream not in backend.groups[group].streams:
                     backend.create_log_stream(group, line.stream)
                 self._known_streams.add(key)
-            backend.put_log_events(
-                group, line.stream, [{"timestamp": line.timestamp_ms, "message": line.message}]
-            )
+            backend.put_log_events(group, line.stream, [{"timestamp": line.timestamp_ms, "message": line.message}])
         except Exception:
             # The group may be deleted by `terraform destroy` while a function still runs: keep the file log.
             self._known_streams.discard(key)

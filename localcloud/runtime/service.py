@@ -69,9 +69,7 @@ class FunctionStats:
         durations = sorted(self.durations_ms)
 
         def pct(p: float) -> float | None:
-            return (
-                round(durations[min(len(durations) - 1, int(p * len(durations)))], 3) if durations else None
-            )
+            return round(durations[min(len(durations) - 1, int(p * len(durations)))], 3) if durations else None
 
         return {
             "invocations": self.invocations,
@@ -192,8 +190,7 @@ class LambdaService:
         self._seq = itertools.count()
         self._stopping = threading.Event()
         self._threads = [
-            threading.Thread(target=self._async_worker, name=f"lambda-async-{i}", daemon=True)
-            for i in range(4)
+            threading.Thread(target=self._async_worker, name=f"lambda-async-{i}", daemon=True) for i in range(4)
         ]
         self._threads.append(threading.Thread(target=self._reaper, name="lambda-reaper", daemon=True))
         for thread in self._threads:
@@ -224,34 +221,17 @@ class LambdaService:
             version = backend.layers_versions_by_arn(layer["Arn"])
             if version is None:
                 raise RuntimeError(f"layer {layer['Arn']} of {fn.function_name} does not exist")
-            layer_sha = hashlib.sha256(
-                version.code_bytes
-            ).hexdigest()  # moto's CodeSha256 is base64: not a path
-            layer_dirs.append(
-                artifacts.extract(version.code_bytes, layer_sha, self._config.code_dir / "layers")
-            )
+            layer_sha = hashlib.sha256(version.code_bytes).hexdigest()  # moto's CodeSha256 is base64: not a path
+            layer_dirs.append(artifacts.extract(version.code_bytes, layer_sha, self._config.code_dir / "layers"))
             layer_shas.append(layer_sha)
         if not getattr(fn, "code_bytes", b""):
-            raise RuntimeError(
-                f"{fn.function_name} has no zip code (image functions are not supported locally)"
-            )
+            raise RuntimeError(f"{fn.function_name} has no zip code (image functions are not supported locally)")
         code_sha = hashlib.sha256(fn.code_bytes).hexdigest()
         code_dir = artifacts.extract(fn.code_bytes, code_sha, self._config.code_dir / "functions")
         environment = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
         reserved = fn.reserved_concurrency
         key_material = json.dumps(
-            [
-                fn.function_arn,
-                code_sha,
-                layer_shas,
-                fn.handler,
-                fn.run_time,
-                fn.timeout,
-                fn.memory_size,
-                environment,
-                reserved,
-                str(fn.version),
-            ],
+            [fn.function_arn, code_sha, layer_shas, fn.handler, fn.run_time, fn.timeout, fn.memory_size, environment, reserved, str(fn.version)],
             sort_keys=True,
         )
         return FunctionSpec(
@@ -294,9 +274,7 @@ class LambdaService:
         )
 
     # -- invoking --------------------------------------------------------------------------------------------
-    def invoke(
-        self, fn: LambdaFunction, payload: bytes, *, client_context: str | None = None
-    ) -> InvokeResult:
+    def invoke(self, fn: LambdaFunction, payload: bytes, *, client_context: str | None = None) -> InvokeResult:
         """Synchronous (RequestResponse) invocation. Raises Throttled when reserved concurrency is exhausted."""
         spec = self.spec_for(fn)
         stats = self.stats[spec.name]
@@ -317,10 +295,7 @@ class LambdaService:
         try:
             if fault == "error":
                 invocation.started_at = invocation.finished_at = time.monotonic()
-                invocation.error = {
-                    "errorType": "InjectedFault",
-                    "errorMessage": f"injected fault in {spec.name}",
-                }
+                invocation.error = {"errorType": "InjectedFault", "errorMessage": f"injected fault in {spec.name}"}
                 invocation.error_type = "InjectedFault"
                 cold = False
             else:
@@ -353,9 +328,7 @@ class LambdaService:
         """Event invocation: queued, retried on error per the function's event invoke config, then sent to its
         on-failure destination or dead-letter queue. Returns the request id at once (AWS answers 202)."""
         request_id = str(uuid.uuid4())
-        task = _AsyncTask(
-            CLOCK.time(), next(self._seq), fn.function_arn, payload, request_id, 1, CLOCK.time()
-        )
+        task = _AsyncTask(CLOCK.time(), next(self._seq), fn.function_arn, payload, request_id, 1, CLOCK.time())
         self.stats[fn.function_name].async_queued += 1
         with self._async_cond:
             heapq.heappush(self._async, task)
@@ -384,9 +357,7 @@ class LambdaService:
             try:
                 self._run_async(task)
             except Exception:
-                log.exception(
-                    "asynchronous invocation of %s failed in the local cloud itself", task.function_arn
-                )
+                log.exception("asynchronous invocation of %s failed in the local cloud itself", task.function_arn)
 
     def _run_async(self, task: _AsyncTask) -> None:
         try:
@@ -440,22 +411,11 @@ class LambdaService:
             )
         else:
             stats.async_dropped += 1
-            log.warning(
-                "asynchronous event for %s dropped after %d attempts: %s",
-                fn.function_name,
-                task.attempt,
-                error,
-            )
+            log.warning("asynchronous event for %s dropped after %d attempts: %s", fn.function_name, task.attempt, error)
 
     def _requeue(self, task: _AsyncTask, attempt: int, delay: float) -> None:
         retry = _AsyncTask(
-            CLOCK.time() + delay,
-            next(self._seq),
-            task.function_arn,
-            task.payload,
-            task.request_id,
-            attempt,
-            task.first_queued,
+            CLOCK.time() + delay, next(self._seq), task.function_arn, task.payload, task.request_id, attempt, task.first_queued
         )
         with self._async_cond:
             heapq.heappush(self._async, retry)

@@ -51,15 +51,8 @@ def make_zip(files: dict[str, str]) -> bytes:
 @pytest.fixture(scope="session")
 def role_arn(cloud: LocalCloudClient) -> str:
     iam = cloud.boto3_client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    return iam.create_role(RoleName="localcloud-test-role", AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return iam.create_role(RoleName="localcloud-test-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
 
 class Deployment:
@@ -84,11 +77,7 @@ def artifacts() -> Path:
     import subprocess
     import sys
 
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build.py"), "--target", "local"],
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build.py"), "--target", "local"], check=True, capture_output=True)
     return ROOT / "dist"
 
 

@@ -41,9 +41,7 @@ def test_100_digits_through_the_http_api_all_end_and_are_classified(deployed, se
     images = []
     for i in range(100):
         size, fmt, invert = SIZES[i % len(SIZES)], ("PNG", "JPEG")[i % 2], i % 3 == 0
-        images.append(
-            (digits.render_digit(X_test[i], size, fmt, invert=invert), f"image/{fmt.lower()}", int(y_test[i]))
-        )
+        images.append((digits.render_digit(X_test[i], size, fmt, invert=invert), f"image/{fmt.lower()}", int(y_test[i])))
 
     def send(index: int) -> client.Reply:
         data, content_type, _ = images[index]
@@ -61,19 +59,13 @@ def test_100_digits_through_the_http_api_all_end_and_are_classified(deployed, se
     ended = client.wait_ended(urls, timeout=180)
     assert len(ended) == 100  # every job ended: nothing lost
     statuses = [ended[url]["status"] for url in urls]
-    assert statuses.count("succeeded") == 100, [ended[u] for u in urls if ended[u]["status"] != "succeeded"][
-        :3
-    ]
-    correct = sum(
-        ended[url]["result"]["label"] == label for url, (_, _, label) in zip(urls, images, strict=True)
-    )
+    assert statuses.count("succeeded") == 100, [ended[u] for u in urls if ended[u]["status"] != "succeeded"][:3]
+    correct = sum(ended[url]["result"]["label"] == label for url, (_, _, label) in zip(urls, images, strict=True))
     assert correct / 100 >= 0.95, f"accuracy {correct / 100}"
     for url in urls[:5]:
         body = ended[url]
         assert body["model"] == {"name": "digits", "version": served["model"].version}
-        assert abs(sum(body["result"]["probabilities"]) - 1) < 0.01 and body["result"]["confidence"] == max(
-            body["result"]["probabilities"]
-        )
+        assert abs(sum(body["result"]["probabilities"]) - 1) < 0.01 and body["result"]["confidence"] == max(body["result"]["probabilities"])
 
     # The worker ran batches (more than one image per ONNX Runtime call) and nothing was dead-lettered.
     worker = deployed.outputs["inference_worker_function_name"]
@@ -138,9 +130,7 @@ def test_the_served_model_is_the_one_its_card_describes(deployed, served) -> Non
     assert body["model"]["version"] == card["version"] == pointer["version"]
 
 
-def test_a_message_that_keeps_failing_is_dead_lettered_after_3_receives_and_redriven(
-    deployed, served
-) -> None:
+def test_a_message_that_keeps_failing_is_dead_lettered_after_3_receives_and_redriven(deployed, served) -> None:
     outputs, sqs, cloud = deployed.outputs, deployed.client("sqs"), deployed.cloud
     worker = outputs["inference_worker_function_name"]
     cloud.set_fault(worker, error_rate=1.0)  # every invocation fails: the worker cannot even start
@@ -180,21 +170,13 @@ def test_a_malformed_message_is_dead_lettered_at_once_with_a_failure_record(depl
 def test_a_promoted_version_is_served_without_a_redeploy(deployed, served) -> None:
     s3, bucket = deployed.client("s3"), deployed.outputs["inference_model_bucket_name"]
     trained = served["model"]
-    promoted = digits.TrainedModel(
-        trained.name,
-        f"{trained.version}-b",
-        trained.onnx,
-        {**trained.card, "version": f"{trained.version}-b"},
-    )
+    promoted = digits.TrainedModel(trained.name, f"{trained.version}-b", trained.onnx, {**trained.card, "version": f"{trained.version}-b"})
     digits.publish(s3, bucket, promoted)
     image = digits.render_digit(digits.load_split()[1][3], 64)
 
     def served_version() -> str | None:
         reply = client.submit(served["api"], image)
-        return (
-            client.wait_ended([reply.body["result_url"]])[reply.body["result_url"]]["model"]["version"]
-            == promoted.version
-        )
+        return client.wait_ended([reply.body["result_url"]])[reply.body["result_url"]]["model"]["version"] == promoted.version
 
     # The local environment re-reads the pointer every 5 s (MODEL_POINTER_TTL_SECONDS).
     wait_until(served_version, timeout=60, what="jobs served by the promoted version")

@@ -34,27 +34,16 @@ def test_200_objects_with_10_percent_malformed_all_accounted_for(deployed):
     # The results hold the seed's totals.
     dynamodb = deployed.client("dynamodb")
     for sample in run.valid[:10]:
-        item = dynamodb.get_item(
-            TableName=deployed.outputs["ingest_results_table_name"], Key={"object_key": {"S": sample.key}}
-        )["Item"]
+        item = dynamodb.get_item(TableName=deployed.outputs["ingest_results_table_name"], Key={"object_key": {"S": sample.key}})["Item"]
         assert int(item["total_items"]["N"]) == sample.total_items
         assert Decimal(item["total_value"]["N"]) == sample.total_value
-        body = (
-            deployed.client("s3")
-            .get_object(Bucket=deployed.outputs["output_bucket_name"], Key=item["output_key"]["S"])["Body"]
-            .read()
-        )
+        body = deployed.client("s3").get_object(Bucket=deployed.outputs["output_bucket_name"], Key=item["output_key"]["S"])["Body"].read()
         assert json.loads(body)["order_id"] == sample.order["order_id"]
 
     # Each malformed object has a failure record with the reason it can never succeed.
     records = {
         item["item_id"]["S"].split("/", 1)[1].rsplit("#", 1)[0]: item
-        for item in ingest._failure_records(
-            dynamodb,
-            deployed.outputs["failures_table_name"],
-            deployed.outputs["landing_bucket_name"],
-            run.prefix,
-        )
+        for item in ingest._failure_records(dynamodb, deployed.outputs["failures_table_name"], deployed.outputs["landing_bucket_name"], run.prefix)
     }
     assert set(records) == {s.key for s in run.malformed}
     for sample in run.malformed:
@@ -83,12 +72,7 @@ def _object_created_event(deployed, key: str) -> str:
             "detail": {
                 "version": "0",
                 "bucket": {"name": landing},
-                "object": {
-                    "key": key,
-                    "size": head["ContentLength"],
-                    "etag": head["ETag"].strip('"'),
-                    "sequencer": "0",
-                },
+                "object": {"key": key, "size": head["ContentLength"], "etag": head["ETag"].strip('"'), "sequencer": "0"},
                 "request-id": "R",
                 "requester": "123456789012",
                 "source-ip-address": "127.0.0.1",
@@ -101,16 +85,9 @@ def _object_created_event(deployed, key: str) -> str:
 def test_redelivered_events_write_nothing_twice(deployed):
     run = ingest.Run.new(10, 0.0)
     run_until_accounted(deployed, run)
-    outputs, s3, dynamodb, sqs = (
-        deployed.outputs,
-        deployed.client("s3"),
-        deployed.client("dynamodb"),
-        deployed.client("sqs"),
-    )
+    outputs, s3, dynamodb, sqs = deployed.outputs, deployed.client("s3"), deployed.client("dynamodb"), deployed.client("sqs")
     before = {
-        s.key: dynamodb.get_item(
-            TableName=outputs["ingest_results_table_name"], Key={"object_key": {"S": s.key}}
-        )["Item"]
+        s.key: dynamodb.get_item(TableName=outputs["ingest_results_table_name"], Key={"object_key": {"S": s.key}})["Item"]
         for s in run.samples
     }
     function = outputs["ingest_function_name"]
@@ -119,16 +96,11 @@ def test_redelivered_events_write_nothing_twice(deployed):
     for start in range(0, 10, 10):  # the same batch, delivered again with new message ids
         sqs.send_message_batch(
             QueueUrl=outputs["ingest_queue_url"],
-            Entries=[
-                {"Id": str(i), "MessageBody": _object_created_event(deployed, s.key)}
-                for i, s in enumerate(run.samples[start : start + 10])
-            ],
+            Entries=[{"Id": str(i), "MessageBody": _object_created_event(deployed, s.key)} for i, s in enumerate(run.samples[start : start + 10])],
         )
     wait_until(
-        lambda: (
-            deployed.cloud.status()["functions"][function]["invocations"] > invocations
-            and ingest.count(deployed.client, outputs, run).in_queue == 0
-        ),
+        lambda: deployed.cloud.status()["functions"][function]["invocations"] > invocations
+        and ingest.count(deployed.client, outputs, run).in_queue == 0,
         timeout=60,
         what="the redelivered batch processed",
     )
@@ -138,9 +110,7 @@ def test_redelivered_events_write_nothing_twice(deployed):
     versions = s3.list_object_versions(Bucket=outputs["output_bucket_name"], Prefix=output_prefix)["Versions"]
     assert len(versions) == 10  # one version per object: nothing was written twice
     after = {
-        s.key: dynamodb.get_item(
-            TableName=outputs["ingest_results_table_name"], Key={"object_key": {"S": s.key}}
-        )["Item"]
+        s.key: dynamodb.get_item(TableName=outputs["ingest_results_table_name"], Key={"object_key": {"S": s.key}})["Item"]
         for s in run.samples
     }
     assert after == before
@@ -158,9 +128,7 @@ def test_transient_failures_retry_then_dead_letter_then_redrive_processes_all(de
             cloud.advance_clock(60 * 60)  # past the visibility timeout: the next receive is due now
             return len(ingest.dlq_keys(sqs, outputs["ingest_dlq_url"], run.prefix)) == 5
 
-        wait_until(
-            dead_lettered, timeout=90, what="the 5 objects dead-lettered after maxReceiveCount receives"
-        )
+        wait_until(dead_lettered, timeout=90, what="the 5 objects dead-lettered after maxReceiveCount receives")
     finally:
         cloud.clear_faults(function)
     counts = ingest.count(deployed.client, outputs, run)
@@ -194,12 +162,8 @@ def test_a_one_function_change_redeploys_only_that_function(deployed, artifacts,
     with zipfile.ZipFile(zip_path, "a") as archive:
         archive.writestr("ingest_processor/CHANGED.txt", "a new release\n")
     digest = hashlib.sha256(zip_path.read_bytes()).digest()
-    entry.update(
-        sha256=digest.hex(), sha256_base64=base64.b64encode(digest).decode(), size=zip_path.stat().st_size
-    )
+    entry.update(sha256=digest.hex(), sha256_base64=base64.b64encode(digest).decode(), size=zip_path.stat().st_size)
     (changed / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     changes = deployed.terraform.plan_changes({"artifacts_dir": str(Path(changed))})
-    assert [c["address"] for c in changes] == [
-        "module.stack.module.ingest_processor.aws_lambda_function.this"
-    ]
+    assert [c["address"] for c in changes] == ["module.stack.module.ingest_processor.aws_lambda_function.this"]
     assert changes[0]["actions"] == ["update"]

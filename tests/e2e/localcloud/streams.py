@@ -64,26 +64,17 @@ class Consumer:
         self._failures: list[dict] = []
 
     def queue_arn(self, url: str) -> str:
-        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def map(self, source_arn: str, **options) -> str:
-        spec = {
-            "FunctionName": self.name,
-            "EventSourceArn": source_arn,
-            "StartingPosition": "TRIM_HORIZON",
-            **options,
-        }
+        spec = {"FunctionName": self.name, "EventSourceArn": source_arn, "StartingPosition": "TRIM_HORIZON", **options}
         self.mapping = self.lam.create_event_source_mapping(**spec)["UUID"]
         return self.mapping
 
     def batches(self) -> list[dict]:
         """Every batch recorded so far, in invocation order."""
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.seen_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
+            messages = self.sqs.receive_message(QueueUrl=self.seen_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return self._batches
             for message in messages:
@@ -93,9 +84,7 @@ class Consumer:
     def failure_records(self) -> list[dict]:
         """Every on-failure invocation record so far."""
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.failure_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
+            messages = self.sqs.receive_message(QueueUrl=self.failure_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return self._failures
             for message in messages:

@@ -16,10 +16,7 @@ def _table(cloud, name: str, view_type: str) -> tuple[object, str]:
     description = ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type},
     )["TableDescription"]
@@ -36,16 +33,9 @@ def test_insert_modify_remove_with_new_and_old_images(cloud, role_arn, unique):
     consumer.map(stream_arn, BatchSize=10)
     key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
     ddb.put_item(TableName=unique, Item={**key, "v": {"S": "one"}})
-    ddb.update_item(
-        TableName=unique,
-        Key=key,
-        UpdateExpression="SET v = :v",
-        ExpressionAttributeValues={":v": {"S": "two"}},
-    )
+    ddb.update_item(TableName=unique, Key=key, UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"S": "two"}})
     ddb.delete_item(TableName=unique, Key=key)
-    records = wait_until(
-        lambda: len(r := _records(consumer)) >= 3 and r, timeout=30, what="three stream records"
-    )
+    records = wait_until(lambda: len(r := _records(consumer)) >= 3 and r, timeout=30, what="three stream records")
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
     insert, modify, remove = (r["dynamodb"] for r in records)
     assert insert["Keys"] == modify["Keys"] == remove["Keys"] == key
@@ -69,13 +59,7 @@ def test_keys_only_stream_carries_no_images(cloud, role_arn, unique):
     ddb.put_item(TableName=unique, Item={"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"S": "x"}})
     record = wait_until(lambda: _records(consumer), timeout=30, what="a stream record")[0]
     assert record["eventName"] == "INSERT"
-    assert set(record["dynamodb"]) == {
-        "ApproximateCreationDateTime",
-        "Keys",
-        "SequenceNumber",
-        "SizeBytes",
-        "StreamViewType",
-    }
+    assert set(record["dynamodb"]) == {"ApproximateCreationDateTime", "Keys", "SequenceNumber", "SizeBytes", "StreamViewType"}
 
 
 def test_new_image_stream_in_write_order_across_many_items(cloud, role_arn, unique):
@@ -107,12 +91,7 @@ def test_poison_item_is_bisected_out_to_the_on_failure_destination(cloud, role_a
         DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
     )
     failures = wait_until(consumer.failure_records, timeout=60, what="an on-failure record")
-    wait_until(
-        lambda: consumer.status()["records_done"] == 20,
-        timeout=30,
-        what="all records done",
-        describe=consumer.status,
-    )
+    wait_until(lambda: consumer.status()["records_done"] == 20, timeout=30, what="all records done", describe=consumer.status)
     assert len(failures) == 1
     info = failures[0]["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1 and info["startSequenceNumber"] == info["endSequenceNumber"]
@@ -138,8 +117,6 @@ def test_partial_batch_response_on_a_dynamodb_stream(cloud, role_arn, unique):
         DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
     )
     failures = wait_until(consumer.failure_records, timeout=30, what="an on-failure record")
-    assert (
-        failures[0]["DDBStreamBatchInfo"]["batchSize"] == 3
-    )  # from the failed record to the end of the batch
+    assert failures[0]["DDBStreamBatchInfo"]["batchSize"] == 3  # from the failed record to the end of the batch
     row = consumer.status()
     assert row["succeeded"] == 3 and row["on_failure"] == 3

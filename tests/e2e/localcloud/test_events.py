@@ -22,17 +22,12 @@ def handler(event, context):
 
 @pytest.fixture
 def clients(cloud):
-    return {
-        name: cloud.boto3_client(name)
-        for name in ("sqs", "events", "lambda", "s3", "sns", "stepfunctions", "iam")
-    }
+    return {name: cloud.boto3_client(name) for name in ("sqs", "events", "lambda", "s3", "sns", "stepfunctions", "iam")}
 
 
 def queue(clients, name):
     url = clients["sqs"].create_queue(QueueName=name)["QueueUrl"]
-    arn = clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    arn = clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return url, arn
 
 
@@ -40,9 +35,7 @@ def bodies(clients, url, expected, timeout=20):
     found: list = []
 
     def probe():
-        for message in (
-            clients["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        ):
+        for message in clients["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             found.append(json.loads(message["Body"]))
             clients["sqs"].delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return len(found) >= expected
@@ -53,9 +46,7 @@ def bodies(clients, url, expected, timeout=20):
 
 def put(clients, bus, detail, source="test.source", detail_type="TestEvent"):
     response = clients["events"].put_events(
-        Entries=[
-            {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": bus}
-        ]
+        Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": bus}]
     )
     assert response["FailedEntryCount"] == 0, response
     return response["Entries"][0]["EventId"]
@@ -65,11 +56,7 @@ def test_rule_routes_matching_events_to_sqs_with_aws_envelope(clients, unique):
     events = clients["events"]
     events.create_event_bus(Name=unique)
     url, arn = queue(clients, unique)
-    events.put_rule(
-        Name=unique,
-        EventBusName=unique,
-        EventPattern=json.dumps({"detail": {"kind": ["order"], "amount": [{"numeric": [">", 100]}]}}),
-    )
+    events.put_rule(Name=unique, EventBusName=unique, EventPattern=json.dumps({"detail": {"kind": ["order"], "amount": [{"numeric": [">", 100]}]}}))
     events.put_targets(Rule=unique, EventBusName=unique, Targets=[{"Id": "q", "Arn": arn}])
     event_id = put(clients, unique, {"kind": "order", "amount": 150})
     put(clients, unique, {"kind": "order", "amount": 50})
@@ -123,9 +110,7 @@ def test_lambda_sns_and_failing_targets(cloud, clients, role_arn, unique):
         Environment={"Variables": {"SEEN_URL": seen_url}},
     )["FunctionArn"]
     topic = sns.create_topic(Name=unique)["TopicArn"]
-    sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=sns_queue_arn, Attributes={"RawMessageDelivery": "true"}
-    )
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sns_queue_arn, Attributes={"RawMessageDelivery": "true"})
     events.put_rule(Name=unique, EventPattern=json.dumps({"source": [unique]}))
     events.put_targets(
         Rule=unique,
@@ -133,11 +118,7 @@ def test_lambda_sns_and_failing_targets(cloud, clients, role_arn, unique):
             {"Id": "fn", "Arn": function_arn},
             {"Id": "topic", "Arn": topic},
             # A queue that does not exist: delivery fails, and the event goes to the target's DLQ.
-            {
-                "Id": "gone",
-                "Arn": dlq_arn.replace(f"{unique}-target-dlq", f"{unique}-missing"),
-                "DeadLetterConfig": {"Arn": dlq_arn},
-            },
+            {"Id": "gone", "Arn": dlq_arn.replace(f"{unique}-target-dlq", f"{unique}-missing"), "DeadLetterConfig": {"Arn": dlq_arn}},
         ],
     )
     put(clients, "default", {"n": 1}, source=unique)
@@ -146,9 +127,7 @@ def test_lambda_sns_and_failing_targets(cloud, clients, role_arn, unique):
     [published] = bodies(clients, sns_url, 1)
     assert published["detail"] == {"n": 1}
     messages = wait_until(
-        lambda: (
-            clients["sqs"].receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"]).get("Messages")
-        ),
+        lambda: clients["sqs"].receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"]).get("Messages"),
         timeout=20,
         what="dead-lettered event",
     )
@@ -165,14 +144,9 @@ def test_step_functions_target_starts_an_execution(clients, unique):
         name=unique, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/sfn"
     )["stateMachineArn"]
     clients["events"].put_rule(Name=unique, EventPattern=json.dumps({"source": [unique]}))
-    clients["events"].put_targets(
-        Rule=unique,
-        Targets=[{"Id": "sm", "Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/events"}],
-    )
+    clients["events"].put_targets(Rule=unique, Targets=[{"Id": "sm", "Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/events"}])
     put(clients, "default", {"doc": "x"}, source=unique)
-    executions = wait_until(
-        lambda: sfn.list_executions(stateMachineArn=machine)["executions"], timeout=20, what="an execution"
-    )
+    executions = wait_until(lambda: sfn.list_executions(stateMachineArn=machine)["executions"], timeout=20, what="an execution")
     assert len(executions) == 1
 
 
@@ -192,22 +166,13 @@ def test_s3_notifies_eventbridge_once_per_upload_with_the_s3_event_shape(clients
     s3, events = clients["s3"], clients["events"]
     bucket = f"{unique}-bucket"
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
-    )
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
     assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket=bucket)
     url, arn = queue(clients, unique)
     events.put_rule(
         Name=unique,
         EventPattern=json.dumps(
-            {
-                "source": ["aws.s3"],
-                "detail-type": ["Object Created"],
-                "detail": {
-                    "bucket": {"name": [bucket]},
-                    "object": {"key": [{"wildcard": "incoming/*.json"}]},
-                },
-            }
+            {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": [bucket]}, "object": {"key": [{"wildcard": "incoming/*.json"}]}}}
         ),
     )
     events.put_targets(Rule=unique, Targets=[{"Id": "q", "Arn": arn}])
@@ -236,11 +201,7 @@ def test_s3_invokes_lambda_asynchronously(cloud, clients, role_arn, unique):
     clients["s3"].create_bucket(Bucket=bucket)
     clients["s3"].put_bucket_notification_configuration(
         Bucket=bucket,
-        NotificationConfiguration={
-            "LambdaFunctionConfigurations": [
-                {"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}
-            ]
-        },
+        NotificationConfiguration={"LambdaFunctionConfigurations": [{"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}]},
     )
     clients["s3"].put_object(Bucket=bucket, Key="x.csv", Body=b"a,b")
     [event] = bodies(clients, seen_url, 1)
@@ -280,9 +241,7 @@ def test_s3_access_logging_needs_a_policy_grant_next_to_a_tls_only_deny(clients,
     s3.put_bucket_policy(Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
     with pytest.raises(s3.exceptions.ClientError, match="InvalidTargetBucketForLogging"):
         s3.put_bucket_logging(Bucket=source, BucketLoggingStatus=status)
-    s3.put_bucket_policy(
-        Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny, grant]})
-    )
+    s3.put_bucket_policy(Bucket=target, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny, grant]}))
     s3.put_bucket_logging(Bucket=source, BucketLoggingStatus=status)
     assert s3.get_bucket_logging(Bucket=source)["LoggingEnabled"]["TargetBucket"] == target
 
@@ -290,17 +249,9 @@ def test_s3_access_logging_needs_a_policy_grant_next_to_a_tls_only_deny(clients,
 def test_test_event_pattern_answers_with_aws_semantics(clients):
     events = clients["events"]
     event = {
-        "id": "1",
-        "account": "123456789012",
-        "source": "sluice.router",
-        "time": "2026-01-01T00:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail-type": "Record Routed",
-        "detail": {
-            "data_type": "image",
-            "labels": [{"name": "cat", "score": 0.9}, {"name": "dog", "score": 0.2}],
-        },
+        "id": "1", "account": "123456789012", "source": "sluice.router", "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail-type": "Record Routed",
+        "detail": {"data_type": "image", "labels": [{"name": "cat", "score": 0.9}, {"name": "dog", "score": 0.2}]},
     }
 
     def result(pattern):
@@ -311,9 +262,7 @@ def test_test_event_pattern_answers_with_aws_semantics(clients):
     # Array consistency: "dog" and a score > 0.5 are in different elements (moto's flattening matcher says yes).
     assert result({"detail": {"labels": {"name": ["dog"], "score": [{"numeric": [">", 0.5]}]}}}) is False
     assert result({"$or": [{"source": ["elsewhere"]}, {"detail": {"data_type": [{"prefix": "im"}]}}]}) is True
-    with pytest.raises(
-        events.exceptions.InvalidEventPatternException, match="Reason: Unrecognized match type prefixx"
-    ):
+    with pytest.raises(events.exceptions.InvalidEventPatternException, match="Reason: Unrecognized match type prefixx"):
         result({"source": [{"prefixx": "sluice."}]})
     with pytest.raises(Exception, match="Parameter Event is not valid"):
         events.test_event_pattern(EventPattern='{"source": ["x"]}', Event='{"source": "x"}')
@@ -321,24 +270,13 @@ def test_test_event_pattern_answers_with_aws_semantics(clients):
 
 def test_put_rule_refuses_invalid_patterns_and_rules_match_arrays_of_objects(clients, unique):
     events = clients["events"]
-    with pytest.raises(
-        events.exceptions.InvalidEventPatternException, match="Consecutive wildcard characters"
-    ):
+    with pytest.raises(events.exceptions.InvalidEventPatternException, match="Consecutive wildcard characters"):
         events.put_rule(Name=unique, EventPattern=json.dumps({"source": [{"wildcard": "a**"}]}))
     url, arn = queue(clients, unique)
-    events.put_rule(
-        Name=unique,
-        EventPattern=json.dumps(
-            {"source": [unique], "detail": {"items": {"sku": ["A"], "qty": [{"numeric": [">=", 2]}]}}}
-        ),
-    )
+    events.put_rule(Name=unique, EventPattern=json.dumps({"source": [unique], "detail": {"items": {"sku": ["A"], "qty": [{"numeric": [">=", 2]}]}}}))
     events.put_targets(Rule=unique, Targets=[{"Id": "q", "Arn": arn}])
-    put(
-        clients, "default", {"n": 1, "items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]}, source=unique
-    )  # no: across elements
-    put(
-        clients, "default", {"n": 2, "items": [{"sku": "B", "qty": 1}, {"sku": "A", "qty": 3}]}, source=unique
-    )  # yes
+    put(clients, "default", {"n": 1, "items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]}, source=unique)  # no: across elements
+    put(clients, "default", {"n": 2, "items": [{"sku": "B", "qty": 1}, {"sku": "A", "qty": 3}]}, source=unique)  # yes
     [event] = bodies(clients, url, 1)
     assert event["detail"]["n"] == 2
     with pytest.raises(AssertionError):

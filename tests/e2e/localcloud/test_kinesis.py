@@ -20,17 +20,14 @@ class Stream:
         self.kinesis = cloud.boto3_client("kinesis")
         self.name = name
         self.kinesis.create_stream(StreamName=name, ShardCount=shards)
-        self.arn = self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
-            "StreamARN"
-        ]
+        self.arn = self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
 
     def put(self, *payloads: dict, key=lambda p: str(p.get("user", "k"))) -> list[dict]:
         results = []
         for start in range(0, len(payloads), 500):
             chunk = payloads[start : start + 500]
             response = self.kinesis.put_records(
-                StreamName=self.name,
-                Records=[{"Data": json.dumps(p).encode(), "PartitionKey": key(p)} for p in chunk],
+                StreamName=self.name, Records=[{"Data": json.dumps(p).encode(), "PartitionKey": key(p)} for p in chunk]
             )
             assert response["FailedRecordCount"] == 0
             results.extend(response["Records"])
@@ -63,11 +60,7 @@ def test_records_arrive_in_order_per_shard_exactly_once_with_the_aws_event_shape
     consumer.map(stream.arn, BatchSize=25)
     put += stream.put(*payloads(150))
     total = len(put)
-    wait_until(
-        lambda: sum(len(b["records"]) for b in consumer.batches()) >= total,
-        timeout=60,
-        what="all records delivered",
-    )
+    wait_until(lambda: sum(len(b["records"]) for b in consumer.batches()) >= total, timeout=60, what="all records delivered")
     batches = consumer.batches()
     assert sum(len(b["records"]) for b in batches) == total  # exactly once
     assert max(len(b["records"]) for b in batches) <= 25
@@ -94,9 +87,7 @@ def test_records_arrive_in_order_per_shard_exactly_once_with_the_aws_event_shape
     assert record["kinesis"]["kinesisSchemaVersion"] == "1.0"
     assert isinstance(record["kinesis"]["approximateArrivalTimestamp"], float)
     assert record["kinesis"]["partitionKey"] in users
-    row = wait_until(
-        lambda: (s := consumer.status())["records_done"] == total and s, timeout=10, what="status caught up"
-    )
+    row = wait_until(lambda: (s := consumer.status())["records_done"] == total and s, timeout=10, what="status caught up")
     assert row["succeeded"] == total and row["lag_records"] == 0 and row["shards"] == 2
     assert row["iterator_age_ms"] is not None and row["iterator_age_ms_p99"] is not None
 
@@ -115,29 +106,17 @@ def test_bisect_isolates_one_poison_record_into_the_on_failure_destination(cloud
         DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
     )
     failures = wait_until(consumer.failure_records, timeout=60, what="an on-failure record")
-    wait_until(
-        lambda: consumer.status()["records_done"] == 64,
-        timeout=30,
-        what="every record done",
-        describe=consumer.status,
-    )
+    wait_until(lambda: consumer.status()["records_done"] == 64, timeout=30, what="every record done", describe=consumer.status)
     assert len(failures) == 1
     info = failures[0]["KinesisBatchInfo"]
     poison = put[37]["SequenceNumber"]
     assert info["startSequenceNumber"] == info["endSequenceNumber"] == poison
-    assert (
-        info["batchSize"] == 1 and info["shardId"] == put[37]["ShardId"] and info["streamArn"] == stream.arn
-    )
+    assert info["batchSize"] == 1 and info["shardId"] == put[37]["ShardId"] and info["streamArn"] == stream.arn
     assert failures[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failures[0]["requestContext"]["functionArn"].endswith(f":function:{unique}")
     assert set(info) == {  # metadata only, never the data
-        "shardId",
-        "startSequenceNumber",
-        "endSequenceNumber",
-        "approximateArrivalOfFirstRecord",
-        "approximateArrivalOfLastRecord",
-        "batchSize",
-        "streamArn",
+        "shardId", "startSequenceNumber", "endSequenceNumber", "approximateArrivalOfFirstRecord",
+        "approximateArrivalOfLastRecord", "batchSize", "streamArn",
     }
 
     processed = [body["i"] for batch in consumer.batches() for body in _bodies(batch)]
@@ -174,22 +153,14 @@ def test_partial_batch_response_checkpoints_at_the_lowest_failed_sequence_number
     assert row["succeeded"] == 5 and row["on_failure"] == 5 and row["records_done"] == 10
 
     stream.put({"i": 10})  # the shard moved on past the failed records
-    wait_until(
-        lambda: any(b["i"] == 10 for batch in consumer.batches() for b in _bodies(batch)),
-        timeout=20,
-        what="next record",
-    )
+    wait_until(lambda: any(b["i"] == 10 for batch in consumer.batches() for b in _bodies(batch)), timeout=20, what="next record")
 
 
 def test_retries_stop_at_maximum_retry_attempts(cloud, role_arn, unique):
     stream = Stream(cloud, unique)
     consumer = Consumer(cloud, role_arn, unique)
     stream.put({"i": 0, "crash": True})
-    consumer.map(
-        stream.arn,
-        MaximumRetryAttempts=2,
-        DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
-    )
+    consumer.map(stream.arn, MaximumRetryAttempts=2, DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}})
     failures = wait_until(consumer.failure_records, timeout=30, what="an on-failure record")
     assert failures[0]["requestContext"]["approximateInvokeCount"] == 3
     row = consumer.status()
@@ -200,14 +171,8 @@ def test_records_older_than_maximum_record_age_are_not_retried(cloud, role_arn, 
     stream = Stream(cloud, unique)
     consumer = Consumer(cloud, role_arn, unique)
     stream.put({"i": 0, "crash": True}, {"i": 1})
-    consumer.map(
-        stream.arn,
-        MaximumRecordAgeInSeconds=60,
-        DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
-    )
-    wait_until(
-        lambda: consumer.status()["function_errors"] >= 2, timeout=30, what="retrying (no retry limit)"
-    )
+    consumer.map(stream.arn, MaximumRecordAgeInSeconds=60, DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}})
+    wait_until(lambda: consumer.status()["function_errors"] >= 2, timeout=30, what="retrying (no retry limit)")
     assert consumer.failure_records() == []
     cloud.advance_clock(61)
     failures = wait_until(consumer.failure_records, timeout=30, what="the expired records reported")
@@ -215,11 +180,7 @@ def test_records_older_than_maximum_record_age_are_not_retried(cloud, role_arn, 
     assert failures[0]["KinesisBatchInfo"]["batchSize"] == 2  # the whole failing batch had expired
     assert consumer.status()["expired"] == 2
     stream.put({"i": 2})
-    wait_until(
-        lambda: [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [2],
-        timeout=20,
-        what="new record",
-    )
+    wait_until(lambda: [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [2], timeout=20, what="new record")
 
 
 def test_batching_window_follows_the_clock(cloud, role_arn, unique):
@@ -241,9 +202,7 @@ def test_starting_position_latest_skips_earlier_records(cloud, role_arn, unique)
     stream.put(*[{"i": i} for i in range(3)])
     consumer.map(stream.arn, StartingPosition="LATEST")
     stream.put(*[{"i": i} for i in range(3, 6)])
-    wait_until(
-        lambda: sum(len(b["records"]) for b in consumer.batches()) >= 3, timeout=20, what="new records"
-    )
+    wait_until(lambda: sum(len(b["records"]) for b in consumer.batches()) >= 3, timeout=20, what="new records")
     assert [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [3, 4, 5]
 
 
@@ -251,11 +210,7 @@ def test_filter_criteria_skip_records_without_invoking(cloud, role_arn, unique):
     stream = Stream(cloud, unique)
     consumer = Consumer(cloud, role_arn, unique)
     stream.put({"kind": "order", "i": 0}, {"kind": "noise", "i": 1}, {"kind": "order", "i": 2})
-    consumer.map(
-        stream.arn,
-        MaximumBatchingWindowInSeconds=1,
-        FilterCriteria={"Filters": [{"Pattern": json.dumps({"data": {"kind": ["order"]}})}]},
-    )
+    consumer.map(stream.arn, MaximumBatchingWindowInSeconds=1, FilterCriteria={"Filters": [{"Pattern": json.dumps({"data": {"kind": ["order"]}})}]})
     wait_until(lambda: consumer.status()["records_done"] == 3, timeout=20, what="all records done")
     assert [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [0, 2]
     assert consumer.status()["filtered_out"] == 1
@@ -285,8 +240,6 @@ def test_starting_position_at_timestamp(cloud, role_arn, unique):
     cloud.advance_clock(100)
     now = datetime.fromisoformat(cloud.advance_clock(0)["now"])
     stream.put(*[{"i": i} for i in range(3, 5)])
-    consumer.map(
-        stream.arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=now - timedelta(seconds=50)
-    )
+    consumer.map(stream.arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=now - timedelta(seconds=50))
     wait_until(lambda: consumer.status()["records_done"] == 2, timeout=20, what="records after the timestamp")
     assert [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [3, 4]

@@ -70,11 +70,7 @@ def invoke(client, name, payload, **kwargs):
 @pytest.fixture
 def echo(cloud, role_arn, unique):
     client = create(
-        cloud,
-        role_arn,
-        unique,
-        {"fn/__init__.py": "", "fn/app.py": HANDLER},
-        Environment={"Variables": {"GREETING": "hello"}},
+        cloud, role_arn, unique, {"fn/__init__.py": "", "fn/app.py": HANDLER}, Environment={"Variables": {"GREETING": "hello"}}
     )
     return client, unique
 
@@ -168,9 +164,7 @@ def test_function_sees_only_its_zip_its_layers_and_the_runtime(cloud, role_arn, 
     assert ok == {"imported": "sharedlib"}
     _, boto = invoke(client, unique, {"action": "import", "module": "boto3"})
     assert boto == {"imported": "boto3"}  # the runtime provides the SDK, as AWS's does
-    response, missing = invoke(
-        client, unique, {"action": "import", "module": "typer"}
-    )  # in the venv, not the zip
+    response, missing = invoke(client, unique, {"action": "import", "module": "typer"})  # in the venv, not the zip
     assert response["FunctionError"] == "Unhandled" and missing["errorType"] == "ModuleNotFoundError"
 
 
@@ -178,8 +172,7 @@ def test_new_code_replaces_warm_environments(echo):
     client, name = echo
     _, before = invoke(client, name, {})
     client.update_function_code(
-        FunctionName=name,
-        ZipFile=make_zip({"fn/__init__.py": "", "fn/app.py": "def handler(e, c):\n    return 'v2'\n"}),
+        FunctionName=name, ZipFile=make_zip({"fn/__init__.py": "", "fn/app.py": "def handler(e, c):\n    return 'v2'\n"})
     )
     _, after = invoke(client, name, {})
     assert after == "v2" and before != "v2"
@@ -196,21 +189,15 @@ def test_reserved_concurrency_zero_throttles(echo):
 def test_async_invoke_retries_twice_then_sends_a_failure_record(cloud, role_arn, unique):
     sqs = cloud.boto3_client("sqs")
     queue_url = sqs.create_queue(QueueName=f"{unique}-failures")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     client = create(cloud, role_arn, unique, {"fn/__init__.py": "", "fn/app.py": HANDLER})
     client.put_function_event_invoke_config(
-        FunctionName=unique,
-        MaximumRetryAttempts=2,
-        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+        FunctionName=unique, MaximumRetryAttempts=2, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
     )
     response = client.invoke(FunctionName=unique, InvocationType="Event", Payload=b'{"action": "fail"}')
     assert response["StatusCode"] == 202
     messages = wait_until(
-        lambda: sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages"),
-        timeout=30,
-        what="failure record",
+        lambda: sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages"), timeout=30, what="failure record"
     )
     record = json.loads(messages[0]["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"

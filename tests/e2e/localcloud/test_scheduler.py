@@ -32,16 +32,12 @@ class Inbox:
     def __init__(self, cloud, name: str) -> None:
         self.sqs = cloud.boto3_client("sqs")
         self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        self.arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self.arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.messages: list = []
 
     def read(self) -> list:
         while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
+            batch = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
             if not batch:
                 return self.messages
             for message in batch:
@@ -49,11 +45,7 @@ class Inbox:
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
 
     def wait(self, count: int, timeout: float = 20) -> list:
-        return wait_until(
-            lambda: len(self.read()) >= count and self.messages,
-            timeout=timeout,
-            what=f"{count} messages in {self.url}",
-        )
+        return wait_until(lambda: len(self.read()) >= count and self.messages, timeout=timeout, what=f"{count} messages in {self.url}")
 
 
 def _rule(cloud, name: str, expression: str, target_arn: str, **target) -> str:
@@ -125,43 +117,16 @@ def test_fire_now_through_the_control_api_and_the_cli(cloud, unique):
     assert fired["arn"] == rule_arn
     (event,) = inbox.wait(1)
     assert event["id"] == fired["id"] and event["resources"] == [rule_arn] and event["time"] == fired["time"]
-    assert (
-        next(r for r in cloud.schedules() if r["name"] == unique)["next"] == before
-    )  # its next firing is unchanged
+    assert next(r for r in cloud.schedules() if r["name"] == unique)["next"] == before  # its next firing is unchanged
 
-    env = {
-        **os.environ,
-        "LOCALCLOUD_HOME": str(cloud.home),
-        "LOCALCLOUD_PORT": cloud.endpoint.rsplit(":", 1)[1],
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "localcloud", "schedule", "fire", unique],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {**os.environ, "LOCALCLOUD_HOME": str(cloud.home), "LOCALCLOUD_PORT": cloud.endpoint.rsplit(":", 1)[1]}
+    result = subprocess.run([sys.executable, "-m", "localcloud", "schedule", "fire", unique], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["arn"] == rule_arn
     inbox.wait(2)
-    listing = subprocess.run(
-        [sys.executable, "-m", "localcloud", "schedule", "list", "--json"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    listing = subprocess.run([sys.executable, "-m", "localcloud", "schedule", "list", "--json"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert unique in {row["name"] for row in json.loads(listing.stdout)}
-    missing = subprocess.run(
-        [sys.executable, "-m", "localcloud", "schedule", "fire", "no-such-rule"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    missing = subprocess.run([sys.executable, "-m", "localcloud", "schedule", "fire", "no-such-rule"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1
 
 
@@ -182,12 +147,7 @@ def test_scheduler_schedule_to_sqs_with_context_attributes(cloud, unique):
         cloud,
         unique,
         "rate(1 hour)",
-        {
-            "Arn": inbox.arn,
-            "Input": json.dumps(
-                {"at": "<aws.scheduler.scheduled-time>", "by": "<aws.scheduler.schedule-arn>"}
-            ),
-        },
+        {"Arn": inbox.arn, "Input": json.dumps({"at": "<aws.scheduler.scheduled-time>", "by": "<aws.scheduler.schedule-arn>"})},
     )
     cloud.advance_clock(3 * 3600 + 60)
     messages = inbox.wait(3)
@@ -208,18 +168,11 @@ def test_scheduler_schedule_to_lambda_and_event_bus(cloud, role_arn, unique):
         Environment={"Variables": {"SEEN_URL": inbox.url}},
     )
     function_arn = lam.get_function(FunctionName=unique)["Configuration"]["FunctionArn"]
-    _schedule(
-        cloud,
-        f"{unique}-fn",
-        "cron(0 6 * * ? *)",
-        {"Arn": function_arn, "Input": json.dumps({"task": "lambda"})},
-    )
+    _schedule(cloud, f"{unique}-fn", "cron(0 6 * * ? *)", {"Arn": function_arn, "Input": json.dumps({"task": "lambda"})})
 
     events = cloud.boto3_client("events")
     bus_arn = events.create_event_bus(Name=unique)["EventBusArn"]
-    events.put_rule(
-        Name=unique, EventBusName=unique, EventPattern=json.dumps({"source": ["sluice.scheduler"]})
-    )
+    events.put_rule(Name=unique, EventBusName=unique, EventPattern=json.dumps({"source": ["sluice.scheduler"]}))
     events.put_targets(Rule=unique, EventBusName=unique, Targets=[{"Id": "q", "Arn": inbox.arn}])
     schedule_arn = _schedule(
         cloud,
@@ -244,18 +197,8 @@ def test_one_time_schedule_fires_once_and_deletes_itself(cloud, unique):
     inbox = Inbox(cloud, unique)
     now = datetime.fromisoformat(cloud.advance_clock(0)["now"])
     at = (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
-    _schedule(
-        cloud,
-        unique,
-        f"at({at})",
-        {"Arn": inbox.arn, "Input": '{"once": true}'},
-        ActionAfterCompletion="DELETE",
-    )
+    _schedule(cloud, unique, f"at({at})", {"Arn": inbox.arn, "Input": '{"once": true}'}, ActionAfterCompletion="DELETE")
     cloud.advance_clock(3 * 3600)
     assert inbox.wait(1) == [{"once": True}]
     scheduler = cloud.boto3_client("scheduler")
-    wait_until(
-        lambda: unique not in {s["Name"] for s in scheduler.list_schedules()["Schedules"]},
-        timeout=10,
-        what="schedule deleted",
-    )
+    wait_until(lambda: unique not in {s["Name"] for s in scheduler.list_schedules()["Schedules"]}, timeout=10, what="schedule deleted")

@@ -29,19 +29,7 @@ def handler(event, context):
 
 
 class Setup:
-    def __init__(
-        self,
-        cloud,
-        role_arn,
-        name,
-        *,
-        batch_size=10,
-        window=0,
-        visibility=30,
-        max_receive=3,
-        report_failures=True,
-        filters=None,
-    ):
+    def __init__(self, cloud, role_arn, name, *, batch_size=10, window=0, visibility=30, max_receive=3, report_failures=True, filters=None):
         self.sqs = cloud.boto3_client("sqs")
         self.lam = cloud.boto3_client("lambda")
         self.dlq = self.sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
@@ -76,9 +64,7 @@ class Setup:
         self.mapping = self.lam.create_event_source_mapping(**mapping)["UUID"]
 
     def arn(self, url):
-        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def send(self, *bodies, **attributes):
         for start in range(0, len(bodies), 10):
@@ -88,9 +74,7 @@ class Setup:
                     {
                         "Id": str(i),
                         "MessageBody": body,
-                        "MessageAttributes": {
-                            k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
-                        },
+                        "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
                     }
                     for i, body in enumerate(bodies[start : start + 10])
                 ],
@@ -98,17 +82,14 @@ class Setup:
 
     def depth(self, url):
         attrs = self.sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def batches(self):
         found = []
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.seen, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
+            messages = self.sqs.receive_message(QueueUrl=self.seen, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return found
             for message in messages:
@@ -116,9 +97,7 @@ class Setup:
                 self.sqs.delete_message(QueueUrl=self.seen, ReceiptHandle=message["ReceiptHandle"])
 
     def dlq_bodies(self):
-        messages = self.sqs.receive_message(
-            QueueUrl=self.dlq, MaxNumberOfMessages=10, VisibilityTimeout=60
-        ).get("Messages", [])
+        messages = self.sqs.receive_message(QueueUrl=self.dlq, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
         return sorted(m["Body"] for m in messages)
 
 
@@ -154,17 +133,10 @@ def test_reported_item_failures_are_retried_then_dead_lettered(cloud, role_arn, 
     for attempt in (1, 2, 3):
         wait_until(lambda n=attempt: attempts() >= n, timeout=20, what=f"delivery attempt {attempt}")
         cloud.advance_clock(31)  # the failed messages stay invisible for 30 s: skip the wait
-    wait_until(
-        lambda: setup.depth(setup.dlq) == 2,
-        timeout=20,
-        what="two messages in the DLQ",
-        describe=lambda: setup.depth(setup.queue),
-    )
+    wait_until(lambda: setup.depth(setup.dlq) == 2, timeout=20, what="two messages in the DLQ", describe=lambda: setup.depth(setup.queue))
     assert setup.dlq_bodies() == ["poison-1", "poison-2"]
     assert setup.depth(setup.queue) == 0
-    poison_counts = [
-        c for b in seen for body, c in zip(b["bodies"], b["counts"], strict=True) if body == "poison-1"
-    ]
+    poison_counts = [c for b in seen for body, c in zip(b["bodies"], b["counts"], strict=True) if body == "poison-1"]
     assert poison_counts == ["1", "2", "3"]  # received maxReceiveCount times, then moved on the 4th receive
     ok_deliveries = [body for b in seen for body in b["bodies"] if body.startswith("ok")]
     assert sorted(ok_deliveries) == ["ok-1", "ok-2"]  # successes were deleted after the first batch
@@ -200,20 +172,15 @@ def test_filter_criteria_drop_non_matching_messages_without_invoking(cloud, role
 
 
 def test_filter_criteria_use_event_pattern_semantics_and_invalid_filters_are_refused(cloud, role_arn, unique):
-    setup = Setup(
-        cloud, role_arn, unique, filters=[{"body": {"lines": {"sku": ["A"], "qty": [{"numeric": [">", 1]}]}}}]
-    )
+    setup = Setup(cloud, role_arn, unique, filters=[{"body": {"lines": {"sku": ["A"], "qty": [{"numeric": [">", 1]}]}}}])
     wanted = json.dumps({"n": 2, "lines": [{"sku": "B", "qty": 1}, {"sku": "A", "qty": 2}]})
     setup.send(json.dumps({"n": 1, "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 5}]}), wanted)
     wait_until(lambda: setup.depth(setup.queue) == 0, timeout=20, what="queue drained")
     bodies = [body for b in wait_until(setup.batches, timeout=10, what="batches") for body in b["bodies"]]
     assert bodies == [wanted]
-    with pytest.raises(
-        setup.lam.exceptions.InvalidParameterValueException, match="Invalid filter pattern definition"
-    ):
+    with pytest.raises(setup.lam.exceptions.InvalidParameterValueException, match="Invalid filter pattern definition"):
         setup.lam.update_event_source_mapping(
-            UUID=setup.mapping,
-            FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"n": [{"numeric": ["!", 1]}]}})}]},
+            UUID=setup.mapping, FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"n": [{"numeric": ["!", 1]}]}})}]}
         )
 
 
@@ -232,38 +199,19 @@ def test_message_move_task_redrives_the_dlq_to_its_source_queue(cloud, unique):
     dlq = sqs.create_queue(QueueName=f"{unique}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     source = sqs.create_queue(
-        QueueName=unique,
-        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})},
+        QueueName=unique, Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})}
     )["QueueUrl"]
     for i in range(3):
-        sqs.send_message(
-            QueueUrl=dlq,
-            MessageBody=f"m{i}",
-            MessageAttributes={"why": {"DataType": "String", "StringValue": "poison"}},
-        )
+        sqs.send_message(QueueUrl=dlq, MessageBody=f"m{i}", MessageAttributes={"why": {"DataType": "String", "StringValue": "poison"}})
     handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
     assert handle
     task = wait_until(
-        lambda: next(
-            (
-                t
-                for t in sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
-                if t["Status"] == "COMPLETED"
-            ),
-            None,
-        ),
+        lambda: next((t for t in sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"] if t["Status"] == "COMPLETED"), None),
         timeout=20,
         what="move task completed",
     )
     assert task["ApproximateNumberOfMessagesMoved"] == 3
-    moved = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"])[
-        "Messages"
-    ]
+    moved = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
     assert sorted(m["Body"] for m in moved) == ["m0", "m1", "m2"]
     assert moved[0]["MessageAttributes"]["why"]["StringValue"] == "poison"
-    assert (
-        sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-            "ApproximateNumberOfMessages"
-        ]
-        == "0"
-    )
+    assert sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0"

@@ -97,31 +97,19 @@ def read_pointer(s3: Any, bucket: str, name: str) -> Pointer:
     except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code")
         if code in ("NoSuchKey", "404"):
-            raise ModelUnavailable(
-                f"no model has been published: s3://{bucket}/{pointer_key(name)} does not exist"
-            ) from None
+            raise ModelUnavailable(f"no model has been published: s3://{bucket}/{pointer_key(name)} does not exist") from None
         raise
     return Pointer.from_json(body)
 
 
 def publish(
-    s3: Any,
-    bucket: str,
-    name: str,
-    version: str,
-    model: bytes,
-    card: dict[str, Any],
-    *,
-    promote: bool = True,
-    now: str | None = None,
+    s3: Any, bucket: str, name: str, version: str, model: bytes, card: dict[str, Any], *, promote: bool = True, now: str | None = None
 ) -> Pointer:
     """Upload a model version and its card; with ``promote``, point ``current.json`` at it (last)."""
     sha256 = hashlib.sha256(model).hexdigest()
     if card.get("sha256") not in (None, sha256):
         raise ValueError("the card's sha256 does not match the model bytes")
-    s3.put_object(
-        Bucket=bucket, Key=model_key(name, version), Body=model, ContentType="application/octet-stream"
-    )
+    s3.put_object(Bucket=bucket, Key=model_key(name, version), Body=model, ContentType="application/octet-stream")
     s3.put_object(
         Bucket=bucket,
         Key=card_key(name, version),
@@ -137,12 +125,7 @@ def publish(
         promoted_at=now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     if promote:
-        s3.put_object(
-            Bucket=bucket,
-            Key=pointer_key(name),
-            Body=pointer.to_json().encode(),
-            ContentType="application/json",
-        )
+        s3.put_object(Bucket=bucket, Key=pointer_key(name), Body=pointer.to_json().encode(), ContentType="application/json")
     return pointer
 
 
@@ -226,17 +209,8 @@ class ModelCache:
                 self._model = model
         except Exception as exc:
             if self._model is None:
-                raise (
-                    exc
-                    if isinstance(exc, ModelUnavailable)
-                    else ModelUnavailable(f"cannot load model {self.name}: {exc}")
-                ) from exc
-            log.warning(
-                "keeping model %s %s: checking for a new version failed: %s",
-                self.name,
-                self._model.version,
-                exc,
-            )
+                raise exc if isinstance(exc, ModelUnavailable) else ModelUnavailable(f"cannot load model {self.name}: {exc}") from exc
+            log.warning("keeping model %s %s: checking for a new version failed: %s", self.name, self._model.version, exc)
         self._next_check = self._clock() + self.pointer_ttl
         assert self._model is not None
         return self._model
@@ -252,9 +226,7 @@ class ModelCache:
             try:
                 data = self.s3.get_object(Bucket=self.bucket, Key=pointer.model_key)["Body"].read()
             except Exception as exc:
-                raise ModelUnavailable(
-                    f"cannot download s3://{self.bucket}/{pointer.model_key}: {exc}"
-                ) from exc
+                raise ModelUnavailable(f"cannot download s3://{self.bucket}/{pointer.model_key}: {exc}") from exc
             digest = hashlib.sha256(data).hexdigest()
             if digest != pointer.sha256:
                 raise ModelUnavailable(

@@ -62,9 +62,7 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
     if media_type is None:
         raise ImageRejected("invalid_image", "not an image: the bytes are neither PNG nor JPEG")
     if media_type not in SUPPORTED_MEDIA_TYPES.values():
-        raise ImageRejected(
-            "unsupported_media_type", f"{media_type} is not supported: send image/png or image/jpeg"
-        )
+        raise ImageRejected("unsupported_media_type", f"{media_type} is not supported: send image/png or image/jpeg")
     try:
         image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_MEDIA_TYPES))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

@@ -106,7 +106,7 @@ def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     """A low-level DynamoDB item ({"S": ...}, {"N": ...}, ...) as plain Python values."""
 
     def convert(value: dict[str, Any]) -> Any:
-        ((kind, raw),) = value.items()
+        (kind, raw), = value.items()
         if kind == "S":
             return raw
         if kind == "N":

@@ -50,13 +50,7 @@ MAX_REQUEST_BYTES = 256 * 1024
 TIME_BYTES = 14  # an entry with a Time counts 14 bytes for it
 #: Per-entry error codes that no retry can fix.
 PERMANENT_ENTRY_ERRORS = frozenset(
-    {
-        "InvalidArgument",
-        "MalformedDetail",
-        "ValidationException",
-        "AccessDeniedException",
-        "NotAuthorizedForSourceException",
-    }
+    {"InvalidArgument", "MalformedDetail", "ValidationException", "AccessDeniedException", "NotAuthorizedForSourceException"}
 )
 TOO_LARGE = "EntryTooLarge"
 
@@ -112,9 +106,7 @@ class DomainEvent:
         return entry_size(self.source, self.detail_type, self._detail_json, self.resources)
 
 
-def entry_size(
-    source: str, detail_type: str, detail: str, resources: Sequence[str] = (), has_time: bool = False
-) -> int:
+def entry_size(source: str, detail_type: str, detail: str, resources: Sequence[str] = (), has_time: bool = False) -> int:
     """Bytes a PutEvents entry counts towards the 256 KiB limit (AWS's documented calculation)."""
     size = TIME_BYTES if has_time else 0
     size += len(source.encode("utf-8")) + len(detail_type.encode("utf-8")) + len(detail.encode("utf-8"))
@@ -193,13 +185,7 @@ class EventPublisher:
         for event in events:
             if event.size > MAX_REQUEST_BYTES:
                 result.failed.append(
-                    Failure(
-                        event,
-                        TOO_LARGE,
-                        f"entry is {event.size} bytes; PutEvents allows {MAX_REQUEST_BYTES}",
-                        True,
-                        0,
-                    )
+                    Failure(event, TOO_LARGE, f"entry is {event.size} bytes; PutEvents allows {MAX_REQUEST_BYTES}", True, 0)
                 )
             else:
                 pending.append(event)
@@ -241,10 +227,7 @@ class EventPublisher:
             # Not the entries' fault, so retryable: what still fails is reported and retried later by the
             # caller's event source, after the cause (often configuration) is fixed.
             error = exc.response.get("Error", {})
-            failure = {
-                "ErrorCode": f"Request{error.get('Code') or 'Failed'}",
-                "ErrorMessage": str(error.get("Message", "")),
-            }
+            failure = {"ErrorCode": f"Request{error.get('Code') or 'Failed'}", "ErrorMessage": str(error.get("Message", ""))}
             return [failure] * len(request)
         except BotoCoreError as exc:  # connection errors after botocore's retries: retry the whole request
             return [{"ErrorCode": type(exc).__name__, "ErrorMessage": str(exc)}] * len(request)
