@@ -1,11 +1,11 @@
 """`sluicectl`: deploy the stack and drive the pipelines from a terminal.
 
-sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
-sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
-sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
-sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
-sluicectl stream                 pipeline 5: a synthetic transaction stream with labelled fraud; recall/precision
-sluicectl outputs                the deployed environment's Terraform outputs
+    sluicectl deploy                 terraform init + apply of the local environment onto the running local cloud
+    sluicectl demo                   the ingest pipeline end to end with sample data, printing per-stage counts
+    sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
+    sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
+    sluicectl stream                 pipeline 5: a synthetic transaction stream with labelled fraud; recall/precision
+    sluicectl outputs                the deployed environment's Terraform outputs
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ def local_cloud(start: bool = False) -> tuple[LocalCloudClient, Config]:
     client = LocalCloudClient.from_config(config)
     if client.health() is None:
         if not start:
-            console.print(
-                f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)"
-            )
+            console.print(f"[red]no local cloud at {client.endpoint}[/]: run `make up` (python -m localcloud up)")
             raise typer.Exit(1)
         subprocess.run([sys.executable, "-m", "localcloud", "up"], check=True)
         client = LocalCloudClient.from_config(config)
@@ -76,10 +74,7 @@ def deploy_local(artifacts: Path, start: bool = False) -> tuple[LocalCloudClient
 
 
 @app.command()
-def deploy(
-    artifacts: ArtifactsOption = ROOT / "dist",
-    start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False,
-) -> None:
+def deploy(artifacts: ArtifactsOption = ROOT / "dist", start: Annotated[bool, typer.Option(help="Start the local cloud if it is not running.")] = False) -> None:
     """Apply the local Terraform environment to the running local cloud."""
     deploy_local(artifacts, start=start)
 
@@ -105,35 +100,19 @@ def demo(
     s3 = client.boto3_client("s3")
     started = time.monotonic()
     ingest.upload(s3, outputs_["landing_bucket_name"], run.samples)
-    console.print(
-        f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}"
-    )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    console.print(f"uploaded {len(run.samples)} objects ({len(run.malformed)} malformed) under s3://{outputs_['landing_bucket_name']}/{run.prefix}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("objects ended (processed or failed)", total=len(run.samples))
         counts = ingest.wait_accounted(
-            client.boto3_client,
-            outputs_,
-            run,
-            timeout,
-            on_progress=lambda c: progress.update(task, completed=c.accounted),
+            client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted)
         )
     elapsed = time.monotonic() - started
     _print_counts(counts, run, elapsed, client)
-    expected_ok = (
-        counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
-    )
+    expected_ok = counts.processed == len(run.valid) and counts.failed == len(run.malformed) and counts.lost == 0
     if not expected_ok:
         console.print("[red]the pipeline did not account for every object[/]")
         raise typer.Exit(1)
-    console.print(
-        f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)"
-    )
+    console.print(f"[green]✓ every object accounted for[/]: {counts.processed} processed, {counts.failed} failed, 0 lost ({len(run.samples) / elapsed:.0f} objects/s)")
 
 
 def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client: LocalCloudClient) -> None:
@@ -163,15 +142,10 @@ def _print_counts(counts: ingest.Counts, run: ingest.Run, elapsed: float, client
         deliveries.add_column(column)
     for row in status["deliveries"]:
         if row["kind"] == "rule":
-            deliveries.add_row(
-                f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"])
-            )
+            deliveries.add_row(f"rule {row['rule']}", str(row["matched"]), str(row["delivered"]), str(row["failed"]))
         elif row["kind"] == "sqs":
             deliveries.add_row(
-                f"{row['source']} → {row['function']}",
-                str(row["messages"]),
-                str(row["batches"]),
-                f"{row['item_failures']} items, {row['function_errors']} errors",
+                f"{row['source']} → {row['function']}", str(row["messages"]), str(row["batches"]), f"{row['item_failures']} items, {row['function_errors']} errors"
             )
     console.print(deliveries)
 
@@ -193,50 +167,27 @@ def route(
     started = time.monotonic()
     calls = routing.submit_events(client.boto3_client("events"), outputs_["domain_bus_name"], by_event)
     keys = routing.upload_files(client.boto3_client("s3"), outputs_["landing_bucket_name"], run, by_file)
-    console.print(
-        f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}"
-    )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    console.print(f"submitted {len(by_event)} records in {calls} PutEvents calls and {len(by_file)} in {len(keys)} files under {run.prefix}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("records ended (processed or unroutable)", total=len(run.samples))
-        counts = routing.wait_routed(
-            client.boto3_client,
-            outputs_,
-            run,
-            timeout,
-            on_progress=lambda c: progress.update(task, completed=c.accounted),
-        )
+        counts = routing.wait_routed(client.boto3_client, outputs_, run, timeout, on_progress=lambda c: progress.update(task, completed=c.accounted))
     elapsed = time.monotonic() - started
     expected = run.expected_counts()
     table = Table(title=f"routing run {run.run_id} · {elapsed:.1f} s")
     for column, justify in (("where", "left"), ("count", "right"), ("expected", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     rows = [(f"{t} processor", counts.by_type[t], expected[t]) for t in routing.TYPES]
-    rows += [
-        (f"unroutable: {reason}", counts.reasons[reason], n)
-        for reason, n in sorted(run.expected_reasons().items())
-    ]
+    rows += [(f"unroutable: {reason}", counts.reasons[reason], n) for reason, n in sorted(run.expected_reasons().items())]
     rows += [("misrouted", counts.misrouted, 0), ("lost", counts.lost, 0)]
     for where, value, want in rows:
         table.add_row(where, str(value), str(want), style=None if value == want else "red")
     console.print(table)
-    ok = (
-        counts.lost == 0
-        and counts.misrouted == 0
-        and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
-    )
+    ok = counts.lost == 0 and counts.misrouted == 0 and all(counts.by_type[t] == expected[t] for t in routing.TYPES)
     ok = ok and counts.reasons == run.expected_reasons()
     if not ok:
         console.print("[red]the pipeline did not account for every record as expected[/]")
         raise typer.Exit(1)
-    console.print(
-        f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost"
-    )
+    console.print(f"[green]✓ every record accounted for[/]: {counts.routed} processed by their type, {counts.unroutable} unroutable with a reason, 0 lost")
 
 
 @app.command()
@@ -267,10 +218,7 @@ def fanout(
             "checksum": lambda r: f"{r.get('verdict', r.get('status'))} {str(r.get('sha256', ''))[:12]}",
             "preview": lambda r: r.get("preview_key", r.get("status")),
         }
-        table.add_row(
-            key.removeprefix(run.prefix),
-            *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])),
-        )
+        table.add_row(key.removeprefix(run.prefix), *(str(cells[c](consumers[c])) for c in sorted(outputs_["fanout_consumers"])))
     console.print(table)
     if len(completions) != objects:
         console.print(f"[red]{objects - len(completions)} uploads did not complete[/]")
