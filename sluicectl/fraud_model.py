@@ -84,7 +84,12 @@ def measure(scores: np.ndarray, y: np.ndarray, threshold: float = THRESHOLD) -> 
     return Metrics(round(precision, 4), round(recall, 4), int((y == 1).sum()), len(y))
 
 
-def train(seed: int = SEED, version: str | None = None, train_size: int = TRAIN_TRANSACTIONS) -> TrainedModel:
+def train(
+    seed: int = SEED,
+    version: str | None = None,
+    train_size: int = TRAIN_TRANSACTIONS,
+    held_out_size: int = HELD_OUT_TRANSACTIONS,
+) -> TrainedModel:
     import onnx
     import onnxruntime as ort
     import skl2onnx
@@ -98,7 +103,7 @@ def train(seed: int = SEED, version: str | None = None, train_size: int = TRAIN_
     training = stream.generate(
         train_size, users=2000, seed=seed, rates=TRAIN_RATES, run_id="train", start=1.7e9
     )
-    held_out = stream.generate(HELD_OUT_TRANSACTIONS, users=600, seed=seed + 1, run_id="held", start=1.7e9)
+    held_out = stream.generate(held_out_size, users=600, seed=seed + 1, run_id="held", start=1.7e9)
     X_train, y_train = features(training)
     X_test, y_test = features(held_out)
     estimator = GradientBoostingClassifier(n_estimators=80, max_depth=3, learning_rate=0.2, random_state=seed)
