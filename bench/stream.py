@@ -107,7 +107,7 @@ def run() -> dict:
             cloud.boto3_client("dynamodb"),
             cloud.boto3_client("lambda"),
         )
-        model = fraud_model.train(train_size=15_000, held_out_size=5_000)
+        model = fraud_model.train()
         fraud_model.publish(cloud.boto3_client("s3"), outputs["inference_model_bucket_name"], model)
         uuid_ = outputs["fraud_scorer_mapping_uuid"]
 
