@@ -70,14 +70,15 @@ module "failures" {
 module "function" {
   source = "../.."
 
-  name         = "sluice-example-scorer"
-  service_name = "scorer"
-  environment  = "example"
-  handler      = "fraud_scorer.handler.handler"
-  package_path = abspath("${var.artifacts_dir}/${local.artifact.path}")
-  package_hash = local.artifact.sha256_base64
-  timeout      = 30
-  kms_key_arn  = module.kms_key.key_arn
+  name               = "sluice-example-scorer"
+  service_name       = "scorer"
+  environment        = "example"
+  handler            = "fraud_scorer.handler.handler"
+  package_path       = abspath("${var.artifacts_dir}/${local.artifact.path}")
+  package_hash       = local.artifact.sha256_base64
+  timeout            = 30
+  kms_key_arn        = module.kms_key.key_arn
+  log_retention_days = 365
 
   stream_event_sources = {
     transactions = {
