@@ -404,6 +404,10 @@ def user_states(dynamodb: Any, table: str, users: Iterable[str]) -> dict[str, di
             response = dynamodb.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(table, []):
                 row = _deserialize(item)
+                features = json.loads(row.pop("features", "{}"))
+                row.update(
+                    features, late_count=features.get("late", 0), last_transaction_id=features.get("txn")
+                )
                 out[row["user_id"]] = row
             request = response.get("UnprocessedKeys") or {}
     return out

@@ -171,40 +171,44 @@ def _num(value: float | int) -> dict[str, str]:
 
 
 def state_item(state: UserState, now: float) -> dict[str, Any]:
+    """The feature store's item: the features packed in one attribute (what the scorer reads back), the count
+    for people and queries, the TTL. Few attributes on purpose: the local cloud's DynamoDB (moto) spends time
+    per attribute on every write, quadratically in their number."""
+    features = {
+        "lat": state.last_lat,
+        "lon": state.last_lon,
+        "time": state.last_time,
+        "count": state.count,
+        "mean": round(state.amount_mean, 6),
+        "max": state.amount_max,
+        "late": state.late,
+        "txn": state.last_transaction_id,
+        "seq": state.last_sequence,
+        "shard": state.last_shard,
+        "updated_at": utc_iso(now),
+    }
     return {
         "user_id": {"S": state.user_id},
-        "last_lat": _num(state.last_lat),
-        "last_lon": _num(state.last_lon),
-        "last_time": _num(state.last_time),
+        "features": {"S": json.dumps(features, separators=(",", ":"))},
         "txn_count": _num(state.count),
-        "amount_mean": _num(state.amount_mean),
-        "amount_max": _num(state.amount_max),
-        "late_count": _num(state.late),
-        "last_transaction_id": {"S": state.last_transaction_id or "-"},
-        "last_sequence": {"S": state.last_sequence or "-"},
-        "last_shard": {"S": state.last_shard or "-"},
-        "updated_at": {"S": utc_iso(now)},
         "expires_at": _num(int(now + STATE_TTL_SECONDS)),
     }
 
 
 def state_from_item(item: dict[str, Any]) -> UserState:
-    def text(name: str) -> str:
-        value = item.get(name, {}).get("S", "")
-        return "" if value == "-" else value
-
+    features = json.loads(item["features"]["S"])
     return UserState(
         user_id=item["user_id"]["S"],
-        last_lat=float(item["last_lat"]["N"]),
-        last_lon=float(item["last_lon"]["N"]),
-        last_time=float(item["last_time"]["N"]),
-        count=int(item.get("txn_count", {}).get("N", "0")),
-        amount_mean=float(item.get("amount_mean", {}).get("N", "0")),
-        amount_max=float(item.get("amount_max", {}).get("N", "0")),
-        late=int(item.get("late_count", {}).get("N", "0")),
-        last_transaction_id=text("last_transaction_id"),
-        last_sequence=text("last_sequence"),
-        last_shard=text("last_shard"),
+        last_lat=float(features["lat"]),
+        last_lon=float(features["lon"]),
+        last_time=float(features["time"]),
+        count=int(features["count"]),
+        amount_mean=float(features["mean"]),
+        amount_max=float(features["max"]),
+        late=int(features["late"]),
+        last_transaction_id=str(features["txn"]),
+        last_sequence=str(features["seq"]),
+        last_shard=str(features["shard"]),
     )
 
 

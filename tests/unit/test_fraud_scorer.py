@@ -149,7 +149,8 @@ def record(body: dict | bytes, shard: str = "shardId-000000000000") -> dict:
 
 
 def state(ddb, user: str) -> dict:
-    return ddb.get_item(TableName=FEATURES, Key={"user_id": {"S": user}}).get("Item", {})
+    """The user's item, its packed features alongside (as stream.user_states reads it)."""
+    return stream.user_states(ddb, FEATURES, [user]).get(user, {})
 
 
 def test_haversine_new_york_to_los_angeles() -> None:
@@ -199,7 +200,7 @@ def test_state_is_carried_across_batches_with_one_read_and_few_writes_per_batch(
     assert len(result.alerts) == 60 and all(a["reasons"] == [logic.RULE_REASON] for a in result.alerts)
     assert counting.calls == {"batch_get_item": 1, "batch_write_item": 3 + 3}  # state + 60 alerts
     item = state(ddb, "u7")
-    assert item["txn_count"]["N"] == "2" and float(item["last_lat"]["N"]) == pytest.approx(LA[0])
+    assert item["txn_count"] == 2 and item["lat"] == pytest.approx(LA[0])
 
 
 def test_a_users_transactions_in_one_batch_see_each_other_in_order(env) -> None:
@@ -212,9 +213,7 @@ def test_a_users_transactions_in_one_batch_see_each_other_in_order(env) -> None:
     ]
     result = logic.process_batch(batch, ports, None)
     assert [a["transaction_id"] for a in result.alerts][1:] == ["back"]  # LA after NY, then NY after LA
-    assert (
-        state(ddb, "u1")["last_transaction_id"]["S"] == "back" and state(ddb, "u1")["txn_count"]["N"] == "3"
-    )
+    assert state(ddb, "u1")["last_transaction_id"] == "back" and state(ddb, "u1")["txn_count"] == 3
 
 
 def test_a_poison_record_is_reported_with_everything_after_it(env) -> None:
@@ -254,7 +253,7 @@ def test_a_retried_batch_does_not_count_twice(env) -> None:
     logic.process_batch(batch, ports, None)
     again = logic.process_batch(batch, ports, None)  # e.g. the invocation timed out after writing
     assert again.duplicates == 2 and again.scored == 0 and len(events.details) == 1
-    assert state(ddb, "u1")["txn_count"]["N"] == "2"
+    assert state(ddb, "u1")["txn_count"] == 2
 
 
 def test_model_scores_raise_alerts_at_the_threshold_in_one_run(env) -> None:
@@ -295,7 +294,7 @@ def test_a_late_transaction_does_not_move_the_user_back_in_time(env) -> None:
     )
     assert result.late == 1
     item = state(ddb, "u1")
-    assert item["last_transaction_id"]["S"] == "now" and item["late_count"]["N"] == "1"
+    assert item["last_transaction_id"] == "now" and item["late_count"] == 1
 
 
 def test_the_generator_labels_every_injected_rule_case_and_keeps_users_in_time_order() -> None:
