@@ -76,6 +76,7 @@ resource "aws_apigatewayv2_route" "this" {
 # Created explicitly so it has a retention and is encrypted with our key (the key's policy must allow the logs
 # service for this name: /aws/vendedlogs/apigateway/<api name>).
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_338:Retention is each environment's choice (log_retention_days): prod keeps a year, dev 14 days, the throwaway local cloud 1; the default is a year.
   name              = "/aws/vendedlogs/apigateway/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
