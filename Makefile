@@ -76,6 +76,14 @@ deploy: build ## terraform init + apply of terraform/environments/local onto the
 model: setup ## Train the digits model (ONNX + model card) and publish + promote it in the local environment's model bucket
 	$(PY) scripts/train_model.py --publish
 
+.PHONY: fraud-model
+fraud-model: setup ## Train the fraud model on the synthetic stream (ONNX + card) and publish + promote it in the local model bucket
+	$(PY) scripts/train_fraud_model.py --publish
+
+.PHONY: stream
+stream: setup ## Pipeline 5: a synthetic transaction stream with labelled fraud at RATE/s (COUNT records), then recall/precision
+	$(PY) -m sluicectl stream --rate $(or $(RATE),500) --count $(or $(COUNT),5000)
+
 ## Quality
 .PHONY: test-unit
 test-unit: setup ## Unit tests only (no server): handlers with moto, build, terraform fmt/validate/test

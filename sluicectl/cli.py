@@ -5,6 +5,7 @@
     sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
     sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
     sluicectl documents              pipeline 4: PDF and text documents through the Step Functions workflow
+    sluicectl stream                 pipeline 5: a synthetic transaction stream with labelled fraud; recall/precision
     sluicectl outputs                the deployed environment's Terraform outputs
 """
 
@@ -27,6 +28,7 @@ from localcloud.config import Config
 
 from . import api_keys, inference, ingest, routing
 from . import documents as document_runs
+from . import stream as transactions
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
@@ -314,6 +316,122 @@ def documents(
         console.print("[red]not every document ended as expected[/]")
         raise typer.Exit(1)
     console.print(f"[green]✓ every document accounted for[/]: {counts.results} results, {counts.failure_records} failures recorded, 0 lost")
+@app.command()
+def stream(
+    rate: Annotated[
+        float, typer.Option(help="Records per second the producer sends (0 = as fast as it can).")
+    ] = 500.0,
+    count: Annotated[int, typer.Option(help="Transactions to send.")] = 5000,
+    users: Annotated[int, typer.Option(help="Distinct users (partition keys).")] = 300,
+    poison: Annotated[
+        int, typer.Option(help="Malformed records to mix in (each ends in the on-failure queue).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every record to be scored.")] = 300.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Pipeline 5: send a synthetic transaction stream with labelled fraud patterns at a chosen rate, wait until
+    the scorer has finished every record, and print what it flagged against the labels."""
+    client, outputs_ = deploy_local(artifacts, start=True)
+    s3 = client.boto3_client("s3")
+    if not transactions.model_published(
+        s3, outputs_["inference_model_bucket_name"], outputs_["fraud_model_name"]
+    ):
+        console.print(
+            "[yellow]no fraud model published[/]: the rule alone scores (run `make fraud-model` for model scores)"
+        )
+    step = max(1, count // (poison + 1))
+    run = transactions.generate(count, users=users, seed=seed, poison=[step * (i + 1) for i in range(poison)])
+    uuid_ = outputs_["fraud_scorer_mapping_uuid"]
+    baseline = int(transactions.mapping_row(client, uuid_).get("records_done", 0))
+    total = len(run.samples)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        sent_task = progress.add_task(f"sent at ≤ {rate:g}/s" if rate else "sent", total=total)
+        produced = transactions.produce(
+            client.boto3_client("kinesis"),
+            outputs_["stream_name"],
+            run.samples,
+            rate=rate or None,
+            on_progress=lambda n: progress.update(sent_task, completed=n),
+        )
+        done_task = progress.add_task("done by the scorer's mapping", total=total)
+        row = transactions.wait_done(
+            client,
+            uuid_,
+            baseline + total,
+            timeout,
+            on_progress=lambda n: progress.update(done_task, completed=n - baseline),
+        )
+    dynamodb = client.boto3_client("dynamodb")
+    alerts = transactions.alerts_for(dynamodb, outputs_["fraud_alerts_table_name"], run.run_id)
+    states = transactions.user_states(dynamodb, outputs_["fraud_features_table_name"], run.users)
+    result = transactions.evaluate(run, alerts, states)
+    on_failure = int(row.get("on_failure", 0))
+    table = Table(
+        title=f"stream run {run.run_id} · {total:,} records at {produced.rate:,.0f}/s · {dict(produced.per_shard)}"
+    )
+    for column, justify in (
+        ("pattern", "left"),
+        ("sent", "right"),
+        ("alerts", "right"),
+        ("by the rule", "right"),
+        ("by the model", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for kind in ("normal", *transactions.PATTERNS):
+        if kind in result.by_kind:
+            r = result.by_kind[kind]
+            table.add_row(kind, f"{r['sent']:,}", f"{r['alerts']:,}", f"{r['rule']:,}", f"{r['model']:,}")
+    console.print(table)
+    summary = Table(title="scorer vs labels")
+    for column, justify in (("measure", "left"), ("value", "right"), ("target", "right")):
+        summary.add_column(column, justify=justify)  # type: ignore[arg-type]
+    rows = [
+        ("seed rule: recall", f"{result.rule_recall:.4f}", "≥ 0.95", result.rule_recall >= 0.95),
+        ("seed rule: precision", f"{result.rule_precision:.4f}", "≥ 0.90", result.rule_precision >= 0.90),
+        ("all fraud (rule + anomaly): recall", f"{result.recall:.4f}", "", True),
+        ("all fraud: precision", f"{result.precision:.4f}", "", True),
+        (
+            "transactions scored (feature store)",
+            f"{result.scored:,}",
+            f"{total - result.poison:,}",
+            result.scored == total - result.poison,
+        ),
+        ("records sent to the on-failure queue", f"{on_failure:,}", f"{result.poison:,}", True),
+        (
+            "users whose last transaction is not the last sent",
+            str(result.last_mismatch),
+            "0",
+            result.last_mismatch == 0,
+        ),
+        ("transactions seen out of order", str(result.late), "0", result.late == 0),
+        (
+            "per-batch latency p50 / p99 (ms)",
+            f"{row.get('batch_ms_p50')} / {row.get('batch_ms_p99')}",
+            "",
+            True,
+        ),
+        (
+            "iterator age p50 / p99 (ms)",
+            f"{row.get('iterator_age_ms_p50')} / {row.get('iterator_age_ms_p99')}",
+            "",
+            True,
+        ),
+    ]
+    for name, value, target, ok in rows:
+        summary.add_row(name, value, target, style=None if ok else "red")
+    console.print(summary)
+    if not all(ok for *_, ok in rows):
+        raise typer.Exit(1)
+    console.print(
+        f"[green]✓ {result.scored:,} scored, {result.alerts:,} alerts, {result.poison} poison record(s) given up on, 0 lost[/]"
+    )
 
 
 def main() -> None:

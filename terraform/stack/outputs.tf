@@ -80,7 +80,7 @@ output "function_names" {
     inference_api    = module.inference_api.function_name
     inference_worker = module.inference_worker.function_name
     api_authorizer   = module.api_authorizer.function_name
-  }, local.routing_function_names)
+  }, local.routing_function_names, local.stream_function_names)
 }
 
 output "alarm_names" {
@@ -88,7 +88,7 @@ output "alarm_names" {
   value = concat(
     module.ingest_queue.alarm_names, module.ingest_processor.alarm_names,
     module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
-    local.routing_alarm_names,
+    local.routing_alarm_names, local.stream_alarm_names,
     module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
   )
 }
@@ -137,7 +137,7 @@ output "tables" {
 
 output "pipelines" {
   description = "Structured description of every pipeline (trigger, queue, functions, tables, output), for scripts that discover resources."
-  value = merge(local.routing_pipelines, {
+  value = merge(local.routing_pipelines, local.stream_pipelines, {
     ingest = {
       description = "JSON objects landed under incoming/ are validated, transformed and written to processed/"
       trigger = {

@@ -351,3 +351,85 @@ output "etl_state_machine_arn" {
   description = "ARN of the generic ETL state machine (Extract -> Transform -> Load -> Notify)."
   value       = module.stack.etl_state_machine_arn
 }
+
+# --- pipeline 5: real-time fraud scoring
+
+output "stream_name" {
+  description = "Kinesis stream of transactions (partition key: the user)."
+  value       = module.stack.stream_name
+}
+
+output "stream_arn" {
+  description = "ARN of the transactions stream."
+  value       = module.stack.stream_arn
+}
+
+output "stream_encryption" {
+  description = "Server-side encryption of the transactions stream as applied."
+  value       = module.stack.stream_encryption
+}
+
+output "stream_alarms" {
+  description = "The transactions stream's alarms (iterator age, throttled writes) as applied."
+  value       = module.stack.stream_alarms
+}
+
+output "fraud_scorer_function_name" {
+  description = "Fraud scorer function name."
+  value       = module.stack.fraud_scorer_function_name
+}
+
+output "fraud_scorer_mapping_uuid" {
+  description = "UUID of the scorer's Kinesis event source mapping."
+  value       = module.stack.fraud_scorer_mapping_uuid
+}
+
+output "fraud_scorer_event_source" {
+  description = "The scorer's Kinesis event source mapping as applied (batching, bisect, retries, on-failure destination)."
+  value       = module.stack.fraud_scorer_event_source
+}
+
+output "fraud_audit_function_name" {
+  description = "Fraud audit function name."
+  value       = module.stack.fraud_audit_function_name
+}
+
+output "fraud_audit_mapping_uuid" {
+  description = "UUID of the audit function's DynamoDB Streams event source mapping."
+  value       = module.stack.fraud_audit_mapping_uuid
+}
+
+output "fraud_features_table_name" {
+  description = "The feature store: per-user state (last location and time, rolling features), hash key user_id."
+  value       = module.stack.fraud_features_table_name
+}
+
+output "fraud_alerts_table_name" {
+  description = "Fraud alerts, hash key alert_id, with a NEW_IMAGE stream feeding the audit function."
+  value       = module.stack.fraud_alerts_table_name
+}
+
+output "fraud_scorer_failures_queue_url" {
+  description = "On-failure destination of the scorer's mapping: one invocation record per batch given up on."
+  value       = module.stack.fraud_scorer_failures_queue_url
+}
+
+output "fraud_audit_failures_queue_url" {
+  description = "On-failure destination of the audit function's mapping."
+  value       = module.stack.fraud_audit_failures_queue_url
+}
+
+output "fraud_alerts_topic_arn" {
+  description = "SNS topic FraudSuspected alerts are sent to (subscribe a queue, an email, a pager)."
+  value       = module.stack.fraud_alerts_topic_arn
+}
+
+output "fraud_audit_bucket_name" {
+  description = "Bucket holding an audit record per alert (audit/<date>/<alert id>.json)."
+  value       = module.stack.fraud_audit_bucket_name
+}
+
+output "fraud_model_name" {
+  description = "Fraud model the scorer serves (models/<name>/current.json in the model bucket)."
+  value       = module.stack.fraud_model_name
+}
