@@ -47,8 +47,19 @@ def runtime() -> Runtime:
     settings = load_settings(ReportSettings)
     dynamodb = aws.client("dynamodb")
     return Runtime(
-        ports=logic.Ports(s3=aws.client("s3"), dynamodb=dynamodb, results_table=settings.results_table, output_bucket=settings.output_bucket),
-        recorder=FailureRecorder(pipeline=PIPELINE, dynamodb=dynamodb, sqs=aws.client("sqs"), table_name=settings.failures_table, dlq_url=settings.dlq_url),
+        ports=logic.Ports(
+            s3=aws.client("s3"),
+            dynamodb=dynamodb,
+            results_table=settings.results_table,
+            output_bucket=settings.output_bucket,
+        ),
+        recorder=FailureRecorder(
+            pipeline=PIPELINE,
+            dynamodb=dynamodb,
+            sqs=aws.client("sqs"),
+            table_name=settings.failures_table,
+            dlq_url=settings.dlq_url,
+        ),
     )
 
 
@@ -58,7 +69,9 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     except ValueError:
         raise InvalidEvent("the message body is not JSON") from None
     request = logic.parse_request(event)
-    with failure_subject(item_id=f"report/{request.day.isoformat()}", source=str(event.get("id") or record.message_id)):
+    with failure_subject(
+        item_id=f"report/{request.day.isoformat()}", source=str(event.get("id") or record.message_id)
+    ):
         summary = logic.run(request, runtime().ports)
     count("DailyReports", dimensions={"status": summary["status"]})
     logger.info("daily report %s: %s", summary["date"], summary["status"], extra={"report": summary})

@@ -130,7 +130,9 @@ def aggregate(items: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     totals: dict[str, dict[str, Any]] = {}
     for item in items:
         category = item.get("category", {}).get("S") or "(none)"
-        row = totals.setdefault(category, {"objects": 0, "total_items": 0, "total_value": Decimal(0), "item_count": 0})
+        row = totals.setdefault(
+            category, {"objects": 0, "total_items": 0, "total_value": Decimal(0), "item_count": 0}
+        )
         row["objects"] += 1
         row["total_items"] += int(_number(item.get("total_items")))
         row["total_value"] += _number(item.get("total_value"))
@@ -143,7 +145,14 @@ def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "total_value": f"{row['total_value']:.2f}"}
 
 
-def build_report(request: Request, by_category: Mapping[str, Mapping[str, Any]], *, scanned: int, table: str, generated_at: datetime) -> dict[str, Any]:
+def build_report(
+    request: Request,
+    by_category: Mapping[str, Mapping[str, Any]],
+    *,
+    scanned: int,
+    table: str,
+    generated_at: datetime,
+) -> dict[str, Any]:
     start, end = day_window(request.day)
     overall = {"objects": 0, "total_items": 0, "total_value": Decimal(0), "item_count": 0}
     for row in by_category.values():
@@ -153,7 +162,11 @@ def build_report(request: Request, by_category: Mapping[str, Mapping[str, Any]],
         "report": REPORT_KIND,
         "date": request.day.isoformat(),
         "generated_at": generated_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "trigger": {"event_id": request.event_id, "scheduled_time": request.scheduled_time, "forced": request.force},
+        "trigger": {
+            "event_id": request.event_id,
+            "scheduled_time": request.scheduled_time,
+            "forced": request.force,
+        },
         "source": {"table": table, "processed_at": {"from": start, "to": end}, "items_scanned": scanned},
         "totals": {**_plain(overall), "categories": len(by_category)},
         "categories": {name: _plain(row) for name, row in by_category.items()},
@@ -213,15 +226,25 @@ def run(request: Request, ports: Ports) -> dict[str, Any]:
     if not request.force and _exists(ports.s3, ports.output_bucket, json_key):
         return {**summary, "status": STATUS_EXISTS}  # cheap exit before the scan; the conditional put decides
     items, scanned = scan_day(ports.dynamodb, ports.results_table, request.day)
-    report = build_report(request, aggregate(items), scanned=scanned, table=ports.results_table, generated_at=ports.clock())
+    report = build_report(
+        request, aggregate(items), scanned=scanned, table=ports.results_table, generated_at=ports.clock()
+    )
     body = (json.dumps(report, indent=2, sort_keys=True) + "\n").encode()
     # The CSV first, unconditionally (same figures on a retry); the JSON last and once: it marks completion.
-    ports.s3.put_object(Bucket=ports.output_bucket, Key=csv_key, Body=to_csv(report).encode(), ContentType="text/csv")
+    ports.s3.put_object(
+        Bucket=ports.output_bucket, Key=csv_key, Body=to_csv(report).encode(), ContentType="text/csv"
+    )
     extra = {} if request.force else {"IfNoneMatch": "*"}
     try:
-        ports.s3.put_object(Bucket=ports.output_bucket, Key=json_key, Body=body, ContentType="application/json", **extra)
+        ports.s3.put_object(
+            Bucket=ports.output_bucket, Key=json_key, Body=body, ContentType="application/json", **extra
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in _PRECONDITION_FAILED:
             raise
         return {**summary, "status": STATUS_EXISTS}  # a concurrent run finished first
-    return {**summary, "status": STATUS_REWRITTEN if request.force else STATUS_WRITTEN, "totals": report["totals"]}
+    return {
+        **summary,
+        "status": STATUS_REWRITTEN if request.force else STATUS_WRITTEN,
+        "totals": report["totals"],
+    }

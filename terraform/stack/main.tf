@@ -50,18 +50,25 @@ locals {
 # and `tables` outputs (and the environments' tests, which check encryption, DLQs and alarms on all of them)
 # are built from these maps.
 locals {
-  queues = merge({ ingest = module.ingest_queue, inference = module.inference_queue }, local.routing_queues)
+  queues = merge({
+    ingest       = module.ingest_queue
+    inference    = module.inference_queue
+    daily_report = module.daily_report_queue
+    retraining   = module.retraining_queue
+  }, local.routing_queues)
   buckets = {
     landing          = module.landing_bucket
     output           = module.output_bucket
     inference_inputs = module.inference_inputs_bucket
     models           = module.model_bucket
+    feedback         = module.feedback_bucket
   }
   tables = merge({
     idempotency    = module.idempotency_table
     failures       = module.failures_table
     ingest_results = module.ingest_results_table
     predictions    = module.predictions_table
+    feedback       = module.feedback_table
   }, local.routing_tables)
 }
 

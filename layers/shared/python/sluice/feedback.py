@@ -36,6 +36,7 @@ __all__ = [
     "Claim",
     "Duplicate",
     "Label",
+    "abandon",
     "claim",
     "feedback_image_key",
     "is_label_item",
@@ -116,7 +117,13 @@ def record_label(dynamodb: Any, table: str, label: Label, received_at: str) -> N
     try:
         dynamodb.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": table, "Item": label.item(received_at), "ConditionExpression": "attribute_not_exists(job_id)"}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": label.item(received_at),
+                        "ConditionExpression": "attribute_not_exists(job_id)",
+                    }
+                },
                 {
                     "Update": {
                         "TableName": table,
@@ -133,19 +140,27 @@ def record_label(dynamodb: Any, table: str, label: Label, received_at: str) -> N
         reasons = exc.response.get("CancellationReasons") or []
         if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
             raise  # a conflict with a concurrent transaction, throttling, ...: transient, the client retries
-        existing = dynamodb.get_item(TableName=table, Key={"job_id": {"S": label.job_id}}, ConsistentRead=True).get("Item")
+        existing = dynamodb.get_item(
+            TableName=table, Key={"job_id": {"S": label.job_id}}, ConsistentRead=True
+        ).get("Item")
         raise Duplicate(Label.from_item(existing) if existing else None) from None
 
 
 def state(dynamodb: Any, table: str) -> dict[str, Any]:
     """The state item as plain values (``pending`` 0 when there is none yet)."""
     item = dynamodb.get_item(TableName=table, Key=_state_key(), ConsistentRead=True).get("Item") or {}
-    plain = {name: (int(Decimal(v["N"])) if "N" in v else v.get("S")) for name, v in item.items() if name != "job_id"}
+    plain = {
+        name: (int(Decimal(v["N"])) if "N" in v else v.get("S"))
+        for name, v in item.items()
+        if name != "job_id"
+    }
     plain.setdefault("pending", 0)
     return plain
 
 
-def request_retraining(dynamodb: Any, table: str, *, threshold: int, request_id: str, now: str, stale_before: str) -> int | None:
+def request_retraining(
+    dynamodb: Any, table: str, *, threshold: int, request_id: str, now: str, stale_before: str
+) -> int | None:
     """Mark a retraining request if ``pending >= threshold`` and none is outstanding (or it is older than
     ``stale_before``). Returns the pending count when this caller won (it must publish the request), else None."""
     try:
@@ -154,7 +169,12 @@ def request_retraining(dynamodb: Any, table: str, *, threshold: int, request_id:
             Key=_state_key(),
             UpdateExpression="SET requested_at = :now, request_id = :id",
             ConditionExpression="pending >= :threshold AND (attribute_not_exists(requested_at) OR requested_at < :stale)",
-            ExpressionAttributeValues={":now": {"S": now}, ":id": {"S": request_id}, ":threshold": {"N": str(threshold)}, ":stale": {"S": stale_before}},
+            ExpressionAttributeValues={
+                ":now": {"S": now},
+                ":id": {"S": request_id},
+                ":threshold": {"N": str(threshold)},
+                ":stale": {"S": stale_before},
+            },
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
@@ -185,7 +205,9 @@ class Claim:
     pending: int
 
 
-def claim(dynamodb: Any, table: str, *, run_id: str, minimum: int, now: str, stale_before: str) -> Claim | None:
+def claim(
+    dynamodb: Any, table: str, *, run_id: str, minimum: int, now: str, stale_before: str
+) -> Claim | None:
     """Take the retraining claim if ``pending >= minimum`` and no run holds it (or the holder is older than
     ``stale_before``: it died). Returns what was claimed, or None (nothing to do, or another run is training)."""
     condition = "(attribute_not_exists(running_since) OR running_since < :stale)"
@@ -216,7 +238,12 @@ def release(dynamodb: Any, table: str, held: Claim, *, now: str, outcome: str) -
         Key=_state_key(),
         UpdateExpression="ADD pending :consumed SET last_run_id = :id, last_run_at = :now, last_outcome = :outcome REMOVE running_since, run_id, requested_at, request_id",
         ConditionExpression="run_id = :id",
-        ExpressionAttributeValues={":consumed": {"N": str(-held.pending)}, ":id": {"S": held.run_id}, ":now": {"S": now}, ":outcome": {"S": outcome}},
+        ExpressionAttributeValues={
+            ":consumed": {"N": str(-held.pending)},
+            ":id": {"S": held.run_id},
+            ":now": {"S": now},
+            ":outcome": {"S": outcome},
+        },
     )
 
 
@@ -226,3 +253,18 @@ def read_labels(dynamodb: Any, table: str) -> list[Label]:
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         labels.extend(Label.from_item(item) for item in page.get("Items", []) if is_label_item(item))
     return sorted(labels, key=lambda label: label.job_id)
+
+
+def abandon(dynamodb: Any, table: str, held: Claim) -> None:
+    """Give the claim back without consuming anything (the run failed; a retry claims again)."""
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=_state_key(),
+            UpdateExpression="REMOVE running_since, run_id",
+            ConditionExpression="run_id = :id",
+            ExpressionAttributeValues={":id": {"S": held.run_id}},
+        )
+    except ClientError as exc:
+        if _code(exc) != "ConditionalCheckFailedException":
+            raise
