@@ -72,6 +72,14 @@ deploy: build ## terraform init + apply of terraform/environments/local onto the
 model: setup ## Train the digits model (ONNX + model card) and publish + promote it in the local environment's model bucket
 	$(PY) scripts/train_model.py --publish
 
+.PHONY: daily-report
+daily-report: setup ## Fire the daily report on the local cloud (its schedule: yesterday) and print it; DATE=YYYY-MM-DD replays that day
+	$(PY) -m sluicectl daily-report $(if $(DATE),--date $(DATE))
+
+.PHONY: retrain
+retrain: setup ## Request a retraining run on the local cloud now and print its decision (promoted / rejected)
+	$(PY) -m sluicectl retrain
+
 ## Quality
 .PHONY: test-unit
 test-unit: setup ## Unit tests only (no server): handlers with moto, build, terraform fmt/validate/test

@@ -1,9 +1,9 @@
 """Lambda entry point of the model retrainer: SQS (the retraining queue: ``RetrainingRequested`` events from the
 domain bus and the scheduled rule's events) -> ``logic.run`` per message (batch size 1: a run trains a model).
 
-scikit-learn, scipy and skl2onnx (train layer) are imported on the first run, not at init: an environment
-that only finds nothing to claim never pays for them. A run's timings (data, training, evaluation) go to its
-log line and to metrics.
+Training runs in ``model_trainer`` (scikit-learn, the train layer), invoked synchronously (``TRAINER_FUNCTION``);
+this function decodes the feedback images and evaluates with ONNX Runtime (the ml layer, imported on the first
+run). A run's timings (data, training, evaluation) go to its log line and to metrics.
 
 Terraform handler string: ``model_retrainer.handler.handler``. Event source mapping:
 ``FunctionResponseTypes = ["ReportBatchItemFailures"]``.
@@ -49,6 +49,7 @@ class RetrainerSettings(BaseSettings):
     feedback_bucket: str = env("FEEDBACK_BUCKET")
     event_bus: str = env("EVENT_BUS_NAME")
     dlq_url: str = env("DLQ_URL")
+    trainer_function: str = env("TRAINER_FUNCTION")
     threshold: int = env("RETRAIN_THRESHOLD", parse=positive_int)
     estimator: str = env("ESTIMATOR", default="svc")
     min_accuracy: float = env("MIN_ACCURACY", default=0.9, parse=_share)
@@ -61,6 +62,7 @@ class RetrainerSettings(BaseSettings):
 class Runtime:
     ports: logic.Ports
     recorder: FailureRecorder
+    trainer: Any
 
 
 @functools.cache
@@ -94,11 +96,10 @@ def runtime() -> Runtime:
     )
 
 
-def _libraries() -> tuple[Any, Any, Any]:
-    import sluice_train
+def _libraries() -> tuple[Any, Any]:
     from sluice_ml import model_store, preprocess
 
-    return sluice_train, model_store, preprocess.features
+    return model_store, preprocess.features
 
 
 def handle_record(record: SQSRecord) -> dict[str, Any]:
@@ -111,8 +112,9 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
         item_id=f"run/{request.request_id or request.event_id or record.message_id}",
         source=str(event.get("detail-type")),
     ):
-        train, store, featurize = _libraries()
-        summary = logic.run(request, runtime().ports, train=train, store=store, featurize=featurize)
+        store, featurize = _libraries()
+        rt = runtime()
+        summary = logic.run(request, rt.ports, trainer=rt.trainer, store=store, featurize=featurize)
     count("RetrainingRuns", dimensions={"status": summary["status"]})
     for name, seconds in summary.get("timings", {}).items():
         metrics.add_metric(

@@ -14,8 +14,9 @@ A run:
    share; the **held-out set** is the digits test split (the one the current model's card was measured on) +
    the feedback labels hashing into the held-out share (1 in ``holdout_every``): a deterministic split, so a
    label never moves between training and evaluation across runs;
-3. trains the challenger (``sluice_train``), exports it to ONNX, and measures **both** the challenger and the
-   current model (downloaded, checked against the pointer's sha256) with ONNX Runtime on that same set;
+3. has the challenger trained and exported to ONNX by ``functions/model_trainer`` (a synchronous invoke:
+   scikit-learn does not fit in this function next to ONNX Runtime), and measures **both** the challenger and
+   the current model (downloaded, checked against the pointer's sha256) with ONNX Runtime on that same set;
 4. uploads the challenger and its model card (always: a rejected model stays auditable) and, if its accuracy
    is at least the current model's and at least ``min_accuracy``, moves the pointer with ``If-Match`` on the
    pointer's ETag (a promotion that happened meanwhile is not overwritten: the run fails and is retried);
@@ -28,6 +29,7 @@ worse challenger is refused. It is honoured only with ``allow_test_switches`` (t
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -120,18 +122,6 @@ def in_holdout(job_id: str, every: int) -> bool:
     return int(hashlib.sha256(job_id.encode()).hexdigest()[:8], 16) % every == 0
 
 
-@dataclass
-class Data:
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_eval: np.ndarray
-    y_eval: np.ndarray
-    feedback_labels: int = 0
-    feedback_train: int = 0
-    feedback_eval: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-
-
 def load_feedback(
     ports: Ports, featurize: Callable[[bytes], np.ndarray]
 ) -> tuple[list[tuple[str, np.ndarray, int]], dict[str, int]]:
@@ -153,28 +143,23 @@ def load_feedback(
     return rows, skipped
 
 
-def build_data(
-    split: tuple[np.ndarray, ...],
-    rows: list[tuple[str, np.ndarray, int]],
-    holdout_every: int,
-    skipped: dict[str, int],
-) -> Data:
-    X_train, X_test, y_train, y_test = split
-    train = [(x, y) for job, x, y in rows if not in_holdout(job, holdout_every)]
-    held = [(x, y) for job, x, y in rows if in_holdout(job, holdout_every)]
+def split_feedback(rows: list[tuple[str, np.ndarray, int]], holdout_every: int) -> dict[str, dict[str, list]]:
+    """The trainer's ``feedback`` payload: rows by the deterministic hash split, features as plain lists."""
+    parts: dict[str, dict[str, list]] = {"train": {"X": [], "y": []}, "held_out": {"X": [], "y": []}}
+    for job_id, features, label in rows:
+        part = parts["held_out" if in_holdout(job_id, holdout_every) else "train"]
+        part["X"].append([round(float(v), 4) for v in features])
+        part["y"].append(int(label))
+    return parts
 
-    def extend(
-        X: np.ndarray, y: np.ndarray, extra: list[tuple[np.ndarray, int]]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if not extra:
-            return X, y
-        return np.vstack([X, np.stack([x for x, _ in extra]).astype(np.float32)]), np.concatenate(
-            [y, np.array([v for _, v in extra])]
-        )
 
-    X_fit, y_fit = extend(X_train, y_train, train)
-    X_eval, y_eval = extend(X_test, y_test, held)
-    return Data(X_fit, y_fit, X_eval, y_eval, len(rows), len(train), len(held), skipped)
+def onnx_accuracy(model: bytes, X: np.ndarray, y: np.ndarray) -> float:
+    """Share of ``X`` an ONNX model labels as ``y``, run by ONNX Runtime (what the worker serves with)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    labels = session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})[0]
+    return float((np.asarray(labels) == np.asarray(y)).mean())
 
 
 @dataclass
@@ -214,27 +199,36 @@ def retrain(
     held: feedback.Claim,
     ports: Ports,
     *,
-    train: Any,
+    trainer: Callable[[dict[str, Any]], dict[str, Any]],
     store: Any,
     featurize: Callable[[bytes], np.ndarray],
 ) -> Outcome:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     rows, skipped = load_feedback(ports, featurize)
-    data = build_data(train.digits_split(), rows, ports.holdout_every, skipped)
+    parts = split_feedback(rows, ports.holdout_every)
     timings["data_s"] = time.perf_counter() - started
 
     corrupt = request.corrupt_labels and ports.allow_test_switches
-    y_fit = (data.y_train + 1) % 10 if corrupt else data.y_train
     mark = time.perf_counter()
-    pipeline = train.fit(ports.estimator, data.X_train, y_fit)
-    onnx = train.export_onnx(pipeline, ports.model_name)
+    trained = trainer(
+        {
+            "run_id": held.run_id,
+            "model_name": ports.model_name,
+            "estimator": ports.estimator,
+            "feedback": parts,
+            "corrupt_labels": corrupt,
+        }
+    )
+    onnx = base64.b64decode(trained["onnx_b64"])
+    X_eval = np.asarray(trained["eval"]["X"], dtype=np.float32)
+    y_eval = np.asarray(trained["eval"]["y"], dtype=np.int64)
     timings["train_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    challenger_accuracy = train.accuracy(onnx, data.X_eval, data.y_eval)
+    challenger_accuracy = onnx_accuracy(onnx, X_eval, y_eval)
     champion = read_champion(ports, store)
-    champion_accuracy = train.accuracy(champion.onnx, data.X_eval, data.y_eval) if champion else None
+    champion_accuracy = onnx_accuracy(champion.onnx, X_eval, y_eval) if champion else None
     timings["evaluate_s"] = time.perf_counter() - mark
 
     sha256 = hashlib.sha256(onnx).hexdigest()
@@ -257,22 +251,22 @@ def retrain(
             f"challenger accuracy {challenger_accuracy:.4f} >= current model's {champion_accuracy:.4f}",
         )
     now = iso(ports.clock())
-    held_out = {"samples": len(data.y_eval), "feedback_samples": data.feedback_eval}
+    held_out = {"samples": len(y_eval), "feedback_samples": len(parts["held_out"]["y"])}
     card = {
         "name": ports.model_name,
         "version": version,
         "sha256": sha256,
         "format": "onnx",
-        "opset": train.OPSET,
+        "opset": trained["opset"],
         "size_bytes": len(onnx),
         "task": "classify a handwritten digit 0-9",
-        "input": {"name": train.INPUT_NAME, "dtype": "float32", "shape": [None, 64]},
-        "estimator": {"chosen": ports.estimator, "repr": repr(pipeline)},
+        "input": {"name": trained["input_name"], "dtype": "float32", "shape": [None, 64]},
+        "estimator": {"chosen": ports.estimator, "repr": trained["estimator_repr"]},
         "training_data": {
             "dataset": "scikit-learn digits (training split) + labelled feedback images",
-            "samples": len(data.y_train),
-            "feedback_train": data.feedback_train,
-            "feedback_skipped": data.skipped,
+            "samples": trained["train_samples"],
+            "feedback_train": len(parts["train"]["y"]),
+            "feedback_skipped": skipped,
             "labels_corrupted_for_test": corrupt,
         },
         "held_out": {
@@ -297,7 +291,7 @@ def retrain(
             "request_id": request.request_id,
             "claimed_labels": held.pending,
         },
-        "training_seconds": round(timings["train_s"], 2),
+        "training_seconds": trained["training_seconds"],
         "created_at": now,
     }
     pointer = store.publish(
@@ -327,7 +321,7 @@ def retrain(
         if champion
         else None,
         "held_out": held_out,
-        "feedback": {"labels": data.feedback_labels, "train": data.feedback_train, "claimed": held.pending},
+        "feedback": {"labels": len(rows), "train": len(parts["train"]["y"]), "claimed": held.pending},
         "trigger": request.trigger,
         "decided_at": now,
         "reason": reason,
@@ -337,7 +331,12 @@ def retrain(
 
 
 def run(
-    request: Request, ports: Ports, *, train: Any, store: Any, featurize: Callable[[bytes], np.ndarray]
+    request: Request,
+    ports: Ports,
+    *,
+    trainer: Callable[[dict[str, Any]], dict[str, Any]],
+    store: Any,
+    featurize: Callable[[bytes], np.ndarray],
 ) -> dict[str, Any]:
     """One retraining run (see the module docstring). Returns a JSON-serialisable summary."""
     now = ports.clock()
@@ -357,7 +356,7 @@ def run(
             "reason": "no new labels to claim, or another run holds the claim",
         }
     try:
-        outcome = retrain(request, held, ports, train=train, store=store, featurize=featurize)
+        outcome = retrain(request, held, ports, trainer=trainer, store=store, featurize=featurize)
         contract = "model_promoted" if outcome.status == STATUS_PROMOTED else "model_rejected"
         event = DomainEvent.validated(
             contract,

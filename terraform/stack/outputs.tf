@@ -82,6 +82,7 @@ output "function_names" {
     daily_report     = module.daily_report.function_name
     feedback_api     = module.feedback_api.function_name
     model_retrainer  = module.model_retrainer.function_name
+    model_trainer    = module.model_trainer.function_name
   }, local.routing_function_names)
 }
 
@@ -92,7 +93,7 @@ output "alarm_names" {
     module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
     local.routing_alarm_names,
     module.daily_report_queue.alarm_names, module.daily_report.alarm_names,
-    module.retraining_queue.alarm_names, module.feedback_api.alarm_names, module.model_retrainer.alarm_names,
+    module.retraining_queue.alarm_names, module.feedback_api.alarm_names, module.model_retrainer.alarm_names, module.model_trainer.alarm_names,
   )
 }
 

@@ -6,9 +6,10 @@
 #   --> CopyObject inputs/<job id> --> feedback bucket feedback/<model>/images/<job id>
 #   --> feedback table: label item + pending count in one transaction (one item per job: counted once)
 #   --> pending >= threshold (conditional write, one winner) --> RetrainingRequested on the domain bus
-# domain bus rule RetrainingRequested --+--> retraining queue (+DLQ) --> model-retrainer (batch 1)
-# default bus schedule rule -----------'      --> challenger + card in the model bucket; pointer moved (If-Match)
-#                                                  only if not worse --> ModelPromoted / ModelRejected (domain bus)
+# domain bus rule RetrainingRequested --+--> retraining queue (+DLQ) --> model-retrainer (batch 1; ml layer)
+# default bus schedule rule -----------'      --(invoke, sync)--> model-trainer (train layer: scikit-learn, skl2onnx)
+#   --> challenger + card in the model bucket; pointer moved (If-Match) only if not worse on the same held-out set
+#   --> ModelPromoted / ModelRejected (domain bus)
 
 locals {
   retraining = {
@@ -19,6 +20,7 @@ locals {
     schedule_rule     = "${local.prefix}-retraining-schedule"
     feedback_function = "${local.prefix}-feedback-api"
     retrainer         = "${local.prefix}-model-retrainer"
+    trainer           = "${local.prefix}-model-trainer"
     train_layer       = "${local.prefix}-train"
     feedback_prefix   = "feedback/"
   }
@@ -212,7 +214,7 @@ module "model_retrainer" {
   architectures = [var.architecture]
   package_path  = "${local.artifacts_dir}/${local.artifacts["functions/model_retrainer"].path}"
   package_hash  = local.artifacts["functions/model_retrainer"].sha256_base64
-  layers        = [module.shared_layer.arn, module.ml_layer.arn, module.train_layer.arn]
+  layers        = [module.shared_layer.arn, module.ml_layer.arn]
   memory_size   = var.retrainer_memory
   timeout       = var.retrainer_timeout
   log_level     = var.log_level
@@ -228,6 +230,7 @@ module "model_retrainer" {
     EVENT_BUS_NAME         = aws_cloudwatch_event_bus.domain.name
     FAILURES_TABLE         = module.failures_table.name
     DLQ_URL                = module.retraining_queue.dlq_url
+    TRAINER_FUNCTION       = module.model_trainer.function_name
     RETRAIN_THRESHOLD      = tostring(var.retraining_label_threshold)
     ESTIMATOR              = var.retraining_estimator
     MIN_ACCURACY           = tostring(var.retraining_min_accuracy)
@@ -268,6 +271,12 @@ module "model_retrainer" {
       resources = ["${module.model_bucket.arn}/${local.inference.model_prefix}*"]
     },
     {
+      # Training runs in the model trainer (scikit-learn does not fit in this function next to ONNX Runtime).
+      sid       = "TrainChallengers"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [module.model_trainer.function_arn]
+    },
+    {
       sid       = "PublishDecisions"
       actions   = ["events:PutEvents"]
       resources = [aws_cloudwatch_event_bus.domain.arn]
@@ -285,6 +294,46 @@ module "model_retrainer" {
     {
       sid       = "UseEnvironmentKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [module.kms.key_arn]
+    },
+  ]
+
+  alarm_topic_arn           = module.alarm_topic.arn
+  errors_alarm_threshold    = var.lambda_errors_alarm_threshold
+  throttles_alarm_threshold = var.lambda_throttles_alarm_threshold
+  alarm_evaluation_periods  = var.alarm_evaluation_periods
+  tags                      = local.tags
+}
+
+module "model_trainer" {
+  source = "../modules/lambda_function"
+
+  name          = local.retraining.trainer
+  service_name  = "model-trainer"
+  environment   = var.environment
+  description   = "Retraining: fits a challenger with scikit-learn and exports it to ONNX (invoked by the model retrainer)"
+  handler       = "model_trainer.handler.handler"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  package_path  = "${local.artifacts_dir}/${local.artifacts["functions/model_trainer"].path}"
+  package_hash  = local.artifacts["functions/model_trainer"].sha256_base64
+  layers        = [module.shared_layer.arn, module.train_layer.arn]
+  memory_size   = var.retrainer_memory
+  timeout       = var.retrainer_timeout
+  log_level     = var.log_level
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.kms.key_arn
+
+  environment_variables = {
+    FAILURES_TABLE = module.failures_table.name
+  }
+
+  # Pure computation on what the retrainer sends: no AWS access beyond its logs and the environment key.
+  policy_statements = [
+    {
+      sid       = "UseEnvironmentKey"
+      actions   = ["kms:Decrypt"]
       resources = [module.kms.key_arn]
     },
   ]

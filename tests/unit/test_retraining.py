@@ -8,7 +8,6 @@ import base64
 import importlib
 import json
 import sys
-import threading
 import uuid
 from pathlib import Path
 
@@ -123,33 +122,6 @@ def test_a_label_is_stored_and_counted_once(stack) -> None:
     assert caught.value.existing.label == 3
     assert stack.state()["pending"] == 1 and stack.state()["labels_total"] == 1
     assert [x.label for x in feedback.read_labels(stack.ddb, FEEDBACK_TABLE)] == [3]
-
-
-def test_concurrent_labels_for_one_job_count_once(stack) -> None:
-    errors: list[BaseException] = []
-    outcomes: list[str] = []
-
-    def label(n: int) -> None:
-        try:
-            feedback.record_label(
-                stack.ddb,
-                FEEDBACK_TABLE,
-                feedback.Label(job_id="b" * 32, label=n % 10, image_key="k"),
-                "2026-01-01T00:00:00Z",
-            )
-            outcomes.append("stored")
-        except feedback.Duplicate:
-            outcomes.append("duplicate")
-        except BaseException as exc:  # a transaction conflict: the client would retry and get a duplicate
-            errors.append(exc)
-
-    threads = [threading.Thread(target=label, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes.count("stored") == 1, (outcomes, errors)
-    assert stack.state()["pending"] == 1 and len(feedback.read_labels(stack.ddb, FEEDBACK_TABLE)) == 1
 
 
 def test_the_threshold_requests_once_until_a_run_releases(stack) -> None:
@@ -348,11 +320,18 @@ def current(stack) -> model_store.Pointer:
     return model_store.read_pointer(stack.s3, MODELS, "digits")
 
 
+def trainer(payload: dict) -> dict:
+    """The model trainer function, in-process, its request and response through JSON as over Lambda."""
+    from model_trainer import logic as trainer_logic
+
+    return json.loads(json.dumps(trainer_logic.train(json.loads(json.dumps(payload)), sluice_train)))
+
+
 def run(retrainer, stack, event, **overrides) -> dict:
     return retrainer.run(
         retrainer.parse_request(event),
         ports(retrainer, stack, **overrides),
-        train=sluice_train,
+        trainer=trainer,
         store=model_store,
         featurize=preprocess.features,
     )
@@ -430,18 +409,14 @@ def test_schedule_trains_only_with_new_labels_and_the_threshold_needs_enough(ret
 def test_a_failed_run_gives_the_claim_back(retrainer, stack, split) -> None:
     feed(stack, split, THRESHOLD)
 
-    class Broken:
-        def __getattr__(self, name):
-            return getattr(sluice_train, name)
+    def broken(payload: dict) -> dict:
+        raise RuntimeError("the trainer failed (Unhandled): MemoryError")
 
-        def fit(self, *args, **kwargs):
-            raise MemoryError("out of memory")
-
-    with pytest.raises(MemoryError):
+    with pytest.raises(RuntimeError):
         retrainer.run(
             retrainer.parse_request(requested()),
             ports(retrainer, stack),
-            train=Broken(),
+            trainer=broken,
             store=model_store,
             featurize=preprocess.features,
         )
@@ -453,6 +428,19 @@ def test_feedback_holdout_is_deterministic(retrainer) -> None:
     ids = [f"{n:032x}" for n in range(1000)]
     held = [job for job in ids if retrainer.in_holdout(job, 5)]
     assert held == [job for job in ids if retrainer.in_holdout(job, 5)] and 150 < len(held) < 250
+
+
+def test_the_trainer_refuses_malformed_requests(unit_env) -> None:
+    from model_trainer import logic as trainer_logic
+    from sluice.errors import PermanentError
+
+    for bad in (
+        {"feedback": {"train": {"X": [[1, 2]], "y": [1]}}},
+        {"feedback": {"train": {"X": [[0] * 64], "y": [12]}}},
+        {"estimator": "forest"},
+    ):
+        with pytest.raises(PermanentError):
+            trainer_logic.train(bad, sluice_train)
 
 
 def test_bad_requests_are_permanent(retrainer) -> None:
