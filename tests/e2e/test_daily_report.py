@@ -19,12 +19,23 @@ pytestmark = pytest.mark.e2e
 
 
 def _order(n: int, category: str) -> dict:
-    items = [{"sku": f"S{n}-{i}", "quantity": 1 + (n + i) % 4, "price": round(0.99 + 3.37 * ((n * 7 + i) % 11), 2)} for i in range(1 + n % 3)]
-    return {"order_id": f"o-{n}", "customer_id": f"c-{n % 5}", "category": category, "created_at": "2026-01-01T00:00:00Z", "items": items}
+    items = [
+        {"sku": f"S{n}-{i}", "quantity": 1 + (n + i) % 4, "price": round(0.99 + 3.37 * ((n * 7 + i) % 11), 2)}
+        for i in range(1 + n % 3)
+    ]
+    return {
+        "order_id": f"o-{n}",
+        "customer_id": f"c-{n % 5}",
+        "category": category,
+        "created_at": "2026-01-01T00:00:00Z",
+        "items": items,
+    }
 
 
 def _expected(orders: list[dict]) -> dict[str, dict]:
-    rows: dict[str, dict] = defaultdict(lambda: {"objects": 0, "total_items": 0, "total_value": Decimal(0), "item_count": 0})
+    rows: dict[str, dict] = defaultdict(
+        lambda: {"objects": 0, "total_items": 0, "total_value": Decimal(0), "item_count": 0}
+    )
     for order in orders:
         row = rows[order["category"]]
         row["objects"] += 1
@@ -43,7 +54,14 @@ def test_the_daily_schedule_reports_yesterdays_processed_objects_by_category(dep
         s3.put_object(Bucket=outputs["landing_bucket_name"], Key=key, Body=json.dumps(order).encode())
 
     def processed() -> list[dict] | None:
-        items = [ddb.get_item(TableName=outputs["ingest_results_table_name"], Key={"object_key": {"S": k}}, ConsistentRead=True).get("Item") for k in keys]
+        items = [
+            ddb.get_item(
+                TableName=outputs["ingest_results_table_name"],
+                Key={"object_key": {"S": k}},
+                ConsistentRead=True,
+            ).get("Item")
+            for k in keys
+        ]
         return items if all(items) else None
 
     items = wait_until(processed, timeout=120, what="the orders processed by pipeline 1")
@@ -55,7 +73,9 @@ def test_the_daily_schedule_reports_yesterdays_processed_objects_by_category(dep
     rule = outputs["daily_report_rule_name"]
     upcoming = next(r for r in deployed.cloud.schedules() if r["name"] == rule)["next"][0]
     scheduled = datetime.fromisoformat(upcoming.replace("Z", "+00:00"))
-    assert retraining.day_before(upcoming) == day, f"the local cloud's clock is already past {day}: next firing {upcoming}"
+    assert retraining.day_before(upcoming) == day, (
+        f"the local cloud's clock is already past {day}: next firing {upcoming}"
+    )
     now = datetime.fromisoformat(deployed.cloud.advance_clock(0)["now"])
     deployed.cloud.advance_clock((scheduled - now).total_seconds() + 1)
 
@@ -64,19 +84,41 @@ def test_the_daily_schedule_reports_yesterdays_processed_objects_by_category(dep
     mine = {name: row for name, row in report["categories"].items() if name.startswith(f"e2e-{run}-")}
     assert mine == _expected(orders)
     # The totals are the sum of every category of the day (other tests' orders included), and the CSV agrees.
-    assert report["totals"]["objects"] == sum(r["objects"] for r in report["categories"].values()) >= len(orders)
-    csv_rows = s3.get_object(Bucket=outputs["output_bucket_name"], Key=f"reports/{day}/by_category.csv")["Body"].read().decode().splitlines()
-    assert csv_rows[0] == "category,objects,total_items,total_value,item_count" and csv_rows[-1].startswith("TOTAL,")
+    assert (
+        report["totals"]["objects"] == sum(r["objects"] for r in report["categories"].values()) >= len(orders)
+    )
+    csv_rows = (
+        s3.get_object(Bucket=outputs["output_bucket_name"], Key=f"reports/{day}/by_category.csv")["Body"]
+        .read()
+        .decode()
+        .splitlines()
+    )
+    assert csv_rows[0] == "category,objects,total_items,total_value,item_count" and csv_rows[-1].startswith(
+        "TOTAL,"
+    )
     assert len(csv_rows) == len(report["categories"]) + 2
 
     # Firing again the same day (a retry, a second firing) rewrites nothing.
     fired = deployed.cloud.fire_schedule(rule)
     assert retraining.day_before(fired["time"]) == day
     function = outputs["daily_report_function_name"]
-    wait_until(lambda: any('"status": "exists"' in json.dumps(line) for line in deployed.cloud.logs(function, 400)), timeout=60, what="the second run to find the report")
-    versions = s3.list_object_versions(Bucket=outputs["output_bucket_name"], Prefix=f"reports/{day}/report.json").get("Versions", [])
+    wait_until(
+        lambda: any('"status": "exists"' in json.dumps(line) for line in deployed.cloud.logs(function, 400)),
+        timeout=60,
+        what="the second run to find the report",
+    )
+    versions = s3.list_object_versions(
+        Bucket=outputs["output_bucket_name"], Prefix=f"reports/{day}/report.json"
+    ).get("Versions", [])
     assert len(versions) == 1
-    assert json.loads(s3.get_object(Bucket=outputs["output_bucket_name"], Key=f"reports/{day}/report.json")["Body"].read()) == report
+    assert (
+        json.loads(
+            s3.get_object(Bucket=outputs["output_bucket_name"], Key=f"reports/{day}/report.json")[
+                "Body"
+            ].read()
+        )
+        == report
+    )
 
 
 def test_a_replayed_day_reports_that_day_exactly(deployed) -> None:
@@ -104,13 +146,26 @@ def test_a_replayed_day_reports_that_day_exactly(deployed) -> None:
                 "processed_at": {"S": stamp},
             },
         )
-    rule_arn = f"arn:aws:events:{outputs['region']}:{outputs['account_id']}:rule/{outputs['daily_report_rule_name']}"
+    rule_arn = (
+        f"arn:aws:events:{outputs['region']}:{outputs['account_id']}:rule/{outputs['daily_report_rule_name']}"
+    )
     retraining.replay_daily_report(deployed.client("sqs"), outputs["daily_report_queue_url"], rule_arn, day)
     report = retraining.wait_report(s3, outputs["output_bucket_name"], day, timeout=120)
-    assert report["date"] == "2020-02-29" and report["source"]["processed_at"] == {"from": "2020-02-29", "to": "2020-03-01"}
+    assert report["date"] == "2020-02-29" and report["source"]["processed_at"] == {
+        "from": "2020-02-29",
+        "to": "2020-03-01",
+    }
     assert report["categories"] == {
         "replay-a": {"objects": 2, "total_items": 3, "total_value": "10.51", "item_count": 2},
         "replay-b": {"objects": 1, "total_items": 7, "total_value": "700.00", "item_count": 3},
     }
-    assert report["totals"] == {"objects": 3, "total_items": 10, "total_value": "710.51", "item_count": 5, "categories": 2}
-    assert datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00")) > datetime(2026, 1, 1, tzinfo=UTC)
+    assert report["totals"] == {
+        "objects": 3,
+        "total_items": 10,
+        "total_value": "710.51",
+        "item_count": 5,
+        "categories": 2,
+    }
+    assert datetime.fromisoformat(report["generated_at"].replace("Z", "+00:00")) > datetime(
+        2026, 1, 1, tzinfo=UTC
+    )

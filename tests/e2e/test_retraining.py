@@ -27,15 +27,23 @@ class Inbox:
     def __init__(self, deployed, name: str) -> None:
         self.sqs = deployed.client("sqs")
         self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         events = deployed.client("events")
         bus = deployed.outputs["domain_bus_name"]
-        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["sluice.feedback", "sluice.retraining"]}))
+        events.put_rule(
+            Name=name,
+            EventBusName=bus,
+            EventPattern=json.dumps({"source": ["sluice.feedback", "sluice.retraining"]}),
+        )
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": arn}])
         self.events: list[dict] = []
 
     def read(self) -> list[dict]:
-        while batch := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", []):
+        while batch := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
             for message in batch:
                 self.events.append(json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
@@ -55,8 +63,19 @@ def loop(deployed) -> dict:
     onnx = sluice_train.export_onnx(sluice_train.fit("logreg", X_train[:40], y_train[:40]), "digits")
     version = f"weak-{uuid.uuid4().hex[:6]}"
     store = digits.model_store()
-    store.publish(deployed.client("s3"), deployed.outputs["inference_model_bucket_name"], "digits", version, onnx, {"name": "digits", "version": version})
-    return {"weak": version, "inbox": Inbox(deployed, f"retraining-inbox-{uuid.uuid4().hex[:6]}"), "api": deployed.outputs["inference_api_url"]}
+    store.publish(
+        deployed.client("s3"),
+        deployed.outputs["inference_model_bucket_name"],
+        "digits",
+        version,
+        onnx,
+        {"name": "digits", "version": version},
+    )
+    return {
+        "weak": version,
+        "inbox": Inbox(deployed, f"retraining-inbox-{uuid.uuid4().hex[:6]}"),
+        "api": deployed.outputs["inference_api_url"],
+    }
 
 
 def classify(api: str, images: list[bytes]) -> list[dict]:
@@ -69,13 +88,22 @@ def classify(api: str, images: list[bytes]) -> list[dict]:
 def wait_served(api: str, version: str, image: bytes, timeout: float = 60.0) -> float:
     """Seconds until a new prediction is served by ``version`` (the worker re-reads the pointer after its TTL)."""
     started = time.monotonic()
-    wait_until(lambda: classify(api, [image])[0]["model"]["version"] == version, timeout=timeout, what=f"the worker serving {version}", maximum=2.0)
+    wait_until(
+        lambda: classify(api, [image])[0]["model"]["version"] == version,
+        timeout=timeout,
+        what=f"the worker serving {version}",
+        maximum=2.0,
+    )
     return time.monotonic() - started
 
 
 def pointer(deployed) -> dict:
     key = f"models/{deployed.outputs['inference_model_name']}/current.json"
-    return json.loads(deployed.client("s3").get_object(Bucket=deployed.outputs["inference_model_bucket_name"], Key=key)["Body"].read())
+    return json.loads(
+        deployed.client("s3")
+        .get_object(Bucket=deployed.outputs["inference_model_bucket_name"], Key=key)["Body"]
+        .read()
+    )
 
 
 def test_labels_past_the_threshold_promote_a_better_model_that_the_worker_serves(deployed, loop) -> None:
@@ -86,11 +114,16 @@ def test_labels_past_the_threshold_promote_a_better_model_that_the_worker_serves
     wait_served(loop["api"], loop["weak"], images[0])
 
     jobs = classify(loop["api"], images)
-    assert [j["status"] for j in jobs] == ["succeeded"] * threshold and {j["model"]["version"] for j in jobs} == {loop["weak"]}
+    assert [j["status"] for j in jobs] == ["succeeded"] * threshold and {
+        j["model"]["version"] for j in jobs
+    } == {loop["weak"]}
     before = retraining.feedback_state(ddb, table)
     assert before.get("pending", 0) == 0, before
 
-    replies = [retraining.post_feedback(outputs["feedback_url"], job["job_id"], int(y_test[200 + n])) for n, job in enumerate(jobs)]
+    replies = [
+        retraining.post_feedback(outputs["feedback_url"], job["job_id"], int(y_test[200 + n]))
+        for n, job in enumerate(jobs)
+    ]
     asked_at = time.monotonic()
     assert [r.status for r in replies] == [201] * threshold, [r.body for r in replies]
     assert [r.body["retraining_requested"] for r in replies] == [False] * (threshold - 1) + [True]
@@ -109,14 +142,23 @@ def test_labels_past_the_threshold_promote_a_better_model_that_the_worker_serves
     (promoted,) = loop["inbox"].of("ModelPromoted")
     detail = promoted["detail"]
     assert detail["champion"]["version"] == loop["weak"] and detail["feedback"]["claimed"] == threshold
-    assert detail["challenger"]["accuracy"] > detail["champion"]["accuracy"] and detail["challenger"]["accuracy"] >= 0.95
+    assert (
+        detail["challenger"]["accuracy"] > detail["champion"]["accuracy"]
+        and detail["challenger"]["accuracy"] >= 0.95
+    )
     current = pointer(deployed)
     assert current["version"] == detail["challenger"]["version"] != loop["weak"]
-    card = json.loads(deployed.client("s3").get_object(Bucket=outputs["inference_model_bucket_name"], Key=current["card_key"])["Body"].read())
+    card = json.loads(
+        deployed.client("s3")
+        .get_object(Bucket=outputs["inference_model_bucket_name"], Key=current["card_key"])["Body"]
+        .read()
+    )
     assert card["evaluation"]["decision"] == "promoted" and card["retraining"]["claimed_labels"] == threshold
 
     pickup = wait_served(loop["api"], current["version"], images[1])
-    print(f"\nretraining: threshold label -> decision {decided - asked_at:.1f} s; promotion -> served by the worker {pickup:.1f} s")
+    print(
+        f"\nretraining: threshold label -> decision {decided - asked_at:.1f} s; promotion -> served by the worker {pickup:.1f} s"
+    )
     assert ingest.peek(deployed.client("sqs"), outputs["retraining_dlq_url"]) == []
 
 
@@ -124,14 +166,35 @@ def test_a_worse_challenger_is_refused_and_the_pointer_stays(deployed, loop) -> 
     outputs, ddb = deployed.outputs, deployed.client("dynamodb")
     table = outputs["feedback_table_name"]
     before, served = retraining.feedback_state(ddb, table), pointer(deployed)
-    retraining.request_retraining(deployed.client("events"), outputs["domain_bus_name"], outputs["inference_model_name"], outputs["retraining_label_threshold"], corrupt_labels=True)
+    retraining.request_retraining(
+        deployed.client("events"),
+        outputs["domain_bus_name"],
+        outputs["inference_model_name"],
+        outputs["retraining_label_threshold"],
+        corrupt_labels=True,
+    )
     state = retraining.wait_run_after(ddb, table, before.get("last_run_id"), timeout=300)
     assert state["last_outcome"] == "rejected", state
     (rejected,) = loop["inbox"].of("ModelRejected")
     detail = rejected["detail"]
-    assert detail["champion"]["version"] == served["version"] and detail["challenger"]["accuracy"] < detail["champion"]["accuracy"]
+    assert (
+        detail["champion"]["version"] == served["version"]
+        and detail["challenger"]["accuracy"] < detail["champion"]["accuracy"]
+    )
     assert pointer(deployed) == served
-    card = json.loads(deployed.client("s3").get_object(Bucket=outputs["inference_model_bucket_name"], Key=detail["challenger"]["card_key"])["Body"].read())
-    assert card["evaluation"]["decision"] == "rejected" and card["training_data"]["labels_corrupted_for_test"] is True
+    card = json.loads(
+        deployed.client("s3")
+        .get_object(Bucket=outputs["inference_model_bucket_name"], Key=detail["challenger"]["card_key"])[
+            "Body"
+        ]
+        .read()
+    )
+    assert (
+        card["evaluation"]["decision"] == "rejected"
+        and card["training_data"]["labels_corrupted_for_test"] is True
+    )
     _, X_test, _, _ = digits.load_split()
-    assert classify(loop["api"], [digits.render_digit(X_test[0], 32)])[0]["model"]["version"] == served["version"]
+    assert (
+        classify(loop["api"], [digits.render_digit(X_test[0], 32)])[0]["model"]["version"]
+        == served["version"]
+    )
