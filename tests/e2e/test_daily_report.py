@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from localcloud.testing import wait_until
-from sluicectl import retraining
+from sluicectl import ingest, retraining
 
 pytestmark = pytest.mark.e2e
 
@@ -102,11 +102,15 @@ def test_the_daily_schedule_reports_yesterdays_processed_objects_by_category(dep
     fired = deployed.cloud.fire_schedule(rule)
     assert retraining.day_before(fired["time"]) == day
     function = outputs["daily_report_function_name"]
-    wait_until(
-        lambda: any('"status": "exists"' in json.dumps(line) for line in deployed.cloud.logs(function, 400)),
-        timeout=60,
-        what="the second run to find the report",
-    )
+
+    def runs_done() -> int:
+        mapping = next(r for r in deployed.cloud.status()["deliveries"] if r.get("function") == function)
+        return mapping["deleted"] if mapping["deleted"] >= 2 else 0
+
+    assert (
+        wait_until(runs_done, timeout=90, what="the second run to end") == 2
+    )  # both messages ended, no retry
+    assert ingest.peek(deployed.client("sqs"), outputs["daily_report_dlq_url"]) == []
     versions = s3.list_object_versions(
         Bucket=outputs["output_bucket_name"], Prefix=f"reports/{day}/report.json"
     ).get("Versions", [])
