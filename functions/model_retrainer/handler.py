@@ -93,7 +93,30 @@ def runtime() -> Runtime:
             table_name=s.failures_table,
             dlq_url=s.dlq_url,
         ),
+        trainer=functools.partial(invoke_trainer, _lambda_client(), s.trainer_function),
     )
+
+
+def _lambda_client() -> Any:
+    # Training takes minutes: the SDK's default 60 s read timeout would cut the synchronous invoke short, and a
+    # retried invoke would train twice (the run itself is retried by SQS instead).
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "lambda", config=aws.CONFIG.merge(Config(read_timeout=900, retries={"max_attempts": 1}))
+    )
+
+
+def invoke_trainer(client: Any, function_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run the model trainer synchronously; its errors become this run's error (the claim is given back)."""
+    response = client.invoke(
+        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+    )
+    body = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise RuntimeError(f"the trainer failed ({response['FunctionError']}): {str(body)[:500]}")
+    return body
 
 
 def _libraries() -> tuple[Any, Any]:

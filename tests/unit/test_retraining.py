@@ -453,3 +453,40 @@ def test_bad_requests_are_permanent(retrainer) -> None:
     ):
         with pytest.raises(PermanentError):
             retrainer.parse_request(bad)
+
+
+def test_the_retrainer_handler_runs_a_request_with_the_trainer_invoked_over_lambda(
+    unit_env, monkeypatch, stack, lambda_context, split
+) -> None:
+    """The handler's wiring: settings, the synchronous invoke of the trainer (its response parsed as over Lambda)."""
+    for name, value in {
+        "MODEL_BUCKET": MODELS, "FEEDBACK_TABLE": FEEDBACK_TABLE, "FEEDBACK_BUCKET": FEEDBACK_BUCKET, "EVENT_BUS_NAME": BUS,
+        "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-retraining-dlq", "TRAINER_FUNCTION": "sluice-test-model-trainer",
+        "RETRAIN_THRESHOLD": str(THRESHOLD), "ESTIMATOR": "logreg", "MIN_ACCURACY": "0.5",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    handler = importlib.import_module("model_retrainer.handler")
+    handler.runtime.cache_clear()
+    invoked = []
+
+    class FakeLambda:
+        def invoke(self, FunctionName, InvocationType, Payload):
+            import io
+
+            invoked.append((FunctionName, InvocationType))
+            return {
+                "StatusCode": 200,
+                "Payload": io.BytesIO(json.dumps(trainer(json.loads(Payload))).encode()),
+            }
+
+    monkeypatch.setattr(handler, "_lambda_client", FakeLambda)
+    feed(stack, split, THRESHOLD)
+    record = {
+        "messageId": "m1",
+        "body": json.dumps(requested()),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs",
+    }
+    assert handler.handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    assert invoked == [("sluice-test-model-trainer", "RequestResponse")]
+    assert stack.state()["last_outcome"] == "promoted" and current(stack).version
