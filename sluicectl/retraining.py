@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .inference import Reply, http
+from .inference import Reply, auth_headers, http
 
 REPORT_PREFIX = "reports/"
 
@@ -71,13 +71,10 @@ def wait_report(s3: Any, bucket: str, day: date | str, timeout: float = 60.0) ->
     return wait_for(lambda: read_report(s3, bucket, day), timeout, f"s3://{bucket}/{report_key(day)}")
 
 
-def post_feedback(feedback_url: str, job_id: str, label: int) -> Reply:
-    return http(
-        "POST",
-        feedback_url,
-        json.dumps({"job_id": job_id, "label": label}).encode(),
-        {"Content-Type": "application/json"},
-    )
+def post_feedback(feedback_url: str, job_id: str, label: int, api_key: str | None = None) -> Reply:
+    """POST /feedback with the API key (``$SLUICE_API_KEY`` by default: every route of the inference API needs one)."""
+    headers = {"Content-Type": "application/json", **auth_headers(api_key)}
+    return http("POST", feedback_url, json.dumps({"job_id": job_id, "label": label}).encode(), headers)
 
 
 def feedback_state(dynamodb: Any, table: str) -> dict[str, Any]:

@@ -83,6 +83,7 @@ output "function_names" {
     feedback_api     = module.feedback_api.function_name
     model_retrainer  = module.model_retrainer.function_name
     model_trainer    = module.model_trainer.function_name
+    api_authorizer   = module.api_authorizer.function_name
   }, local.routing_function_names)
 }
 
@@ -94,6 +95,7 @@ output "alarm_names" {
     local.routing_alarm_names,
     module.daily_report_queue.alarm_names, module.daily_report.alarm_names,
     module.retraining_queue.alarm_names, module.feedback_api.alarm_names, module.model_retrainer.alarm_names, module.model_trainer.alarm_names,
+    module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
   )
 }
 
@@ -226,4 +228,9 @@ output "pipelines" {
       }
     }
   })
+}
+
+output "api_keys_parameter" {
+  description = "SSM SecureString parameter holding the HTTP API key hashes ({client: sha256 hex}); manage keys with `sluicectl api-key`."
+  value       = aws_ssm_parameter.api_keys.name
 }
