@@ -313,6 +313,7 @@ output "api_keys_parameter" {
 output "api_key" {
   description = "The development API key this throwaway environment accepts (send it as Authorization: Bearer <key>). Real environments never output a key."
   value       = var.api_key
+}
 
 output "daily_report_function_name" {
   description = "Daily report function name."

@@ -308,6 +308,7 @@ output "ml_layer_arn" {
 output "api_keys_parameter" {
   description = "SSM parameter holding the HTTP API key hashes; manage keys with `sluicectl api-key`."
   value       = module.stack.api_keys_parameter
+}
 
 output "daily_report_function_name" {
   description = "Daily report function name."
