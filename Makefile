@@ -84,6 +84,14 @@ fraud-model: setup ## Train the fraud model on the synthetic stream (ONNX + card
 stream: setup ## Pipeline 5: a synthetic transaction stream with labelled fraud at RATE/s (COUNT records), then recall/precision
 	$(PY) -m sluicectl stream --rate $(or $(RATE),500) --count $(or $(COUNT),5000)
 
+.PHONY: daily-report
+daily-report: setup ## Fire the daily report on the local cloud (its schedule: yesterday) and print it; DATE=YYYY-MM-DD replays that day
+	$(PY) -m sluicectl daily-report $(if $(DATE),--date $(DATE))
+
+.PHONY: retrain
+retrain: setup ## Request a retraining run on the local cloud now and print its decision (promoted / rejected)
+	$(PY) -m sluicectl retrain
+
 ## Quality
 .PHONY: test-unit
 test-unit: setup ## Unit tests only (no server): handlers with moto, build, terraform fmt/validate/test

@@ -26,7 +26,7 @@ from rich.table import Table
 from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
-from . import api_keys, inference, ingest, routing
+from . import api_keys, inference, ingest, retraining, routing
 from . import documents as document_runs
 from . import stream as transactions
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
@@ -229,6 +229,105 @@ def fanout(
         raise typer.Exit(1)
     console.print(f"[green]✓ every upload completed[/]: {objects} completions read from the client's queue")
 
+
+@app.command("daily-report")
+def daily_report(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Report this day (YYYY-MM-DD) by replaying its event; default: fire the schedule now, which reports yesterday.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="With --date: rewrite a report that exists.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the report.")] = 60.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Fire the daily report on the local cloud (its EventBridge schedule, or a replay for --date) and print it."""
+    from datetime import date as Date
+
+    client, config = local_cloud()
+    outputs_ = local_terraform(client, config, artifacts).outputs()
+    s3 = client.boto3_client("s3")
+    bucket = outputs_["output_bucket_name"]
+    if day is None:
+        fired = client.fire_schedule(outputs_["daily_report_rule_name"])
+        report_day, event_id = retraining.day_before(fired["time"]), None
+        console.print(
+            f"fired {outputs_['daily_report_rule_name']} at {fired['time']}: reporting {report_day}"
+        )
+    else:
+        report_day = Date.fromisoformat(day)
+        event = retraining.replay_event(
+            f"arn:aws:events:::rule/{outputs_['daily_report_rule_name']}", report_day, force=force
+        )
+        client.boto3_client("sqs").send_message(
+            QueueUrl=outputs_["daily_report_queue_url"], MessageBody=json.dumps(event)
+        )
+        event_id = event["id"] if force else None
+        console.print(f"replayed the daily report for {report_day}{' (force)' if force else ''}")
+
+    def ready() -> dict | None:
+        report = retraining.read_report(s3, bucket, report_day)
+        return report if report and (event_id is None or report["trigger"]["event_id"] == event_id) else None
+
+    try:
+        report = retraining.wait_for(ready, timeout, f"the report of {report_day}")
+    except TimeoutError as exc:
+        console.print(f"[red]{exc}[/]: see `make logs FN={outputs_['daily_report_function_name']}`")
+        raise typer.Exit(1) from exc
+    table = Table(title=f"daily report {report['date']} · s3://{bucket}/{retraining.report_key(report_day)}")
+    for column in ("category", "objects", "total_items", "total_value", "item_count"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for name, row in report["categories"].items():
+        table.add_row(name, *(str(row[c]) for c in ("objects", "total_items", "total_value", "item_count")))
+    totals = report["totals"]
+    table.add_row(
+        "[bold]total[/]",
+        *(f"[bold]{totals[c]}[/]" for c in ("objects", "total_items", "total_value", "item_count")),
+    )
+    console.print(table)
+
+
+@app.command()
+def retrain(
+    corrupt_labels: Annotated[
+        bool, typer.Option(help="Test switch: train the challenger on wrong labels (it must be refused).")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the run's decision.")] = 300.0,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """Request a retraining run now (RetrainingRequested, manual) and print its decision."""
+    client, config = local_cloud()
+    outputs_ = local_terraform(client, config, artifacts).outputs()
+    ddb = client.boto3_client("dynamodb")
+    table = outputs_["feedback_table_name"]
+    before = retraining.feedback_state(ddb, table).get("last_run_id")
+    retraining.request_retraining(
+        client.boto3_client("events"),
+        outputs_["domain_bus_name"],
+        outputs_["inference_model_name"],
+        outputs_["retraining_label_threshold"],
+        corrupt_labels=corrupt_labels,
+    )
+    with console.status("training a challenger…"):
+        try:
+            state = retraining.wait_run_after(ddb, table, before, timeout)
+        except TimeoutError as exc:
+            console.print(f"[red]{exc}[/]: see `make logs FN={outputs_['model_retrainer_function_name']}`")
+            raise typer.Exit(1) from exc
+    pointer = json.loads(
+        client.boto3_client("s3")
+        .get_object(
+            Bucket=outputs_["inference_model_bucket_name"],
+            Key=f"models/{outputs_['inference_model_name']}/current.json",
+        )["Body"]
+        .read()
+    )
+    colour = "green" if state["last_outcome"] == "promoted" else "yellow"
+    console.print(
+        f"[{colour}]{state['last_outcome']}[/] (run {state['last_run_id']}); serving {pointer['version']}; {state.get('pending', 0)} new labels pending"
+    )
 
 api_key_app = typer.Typer(help="API keys of the HTTP APIs (hashes in SSM; the authorizer reads them).", no_args_is_help=True)
 app.add_typer(api_key_app, name="api-key")

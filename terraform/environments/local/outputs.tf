@@ -433,3 +433,78 @@ output "fraud_model_name" {
   description = "Fraud model the scorer serves (models/<name>/current.json in the model bucket)."
   value       = module.stack.fraud_model_name
 }
+
+output "daily_report_function_name" {
+  description = "Daily report function name."
+  value       = module.stack.daily_report_function_name
+}
+
+output "daily_report_rule_name" {
+  description = "Scheduled EventBridge rule (default bus) that starts the daily report."
+  value       = module.stack.daily_report_rule_name
+}
+
+output "daily_report_queue_url" {
+  description = "Queue between the daily schedule and the report function (sluicectl daily-report --date puts replays here)."
+  value       = module.stack.daily_report_queue_url
+}
+
+output "daily_report_dlq_url" {
+  description = "Dead-letter queue of the daily report."
+  value       = module.stack.daily_report_dlq_url
+}
+
+output "daily_report_prefix" {
+  description = "Where reports go in the output bucket: <prefix><YYYY-MM-DD>/report.json and by_category.csv."
+  value       = module.stack.daily_report_prefix
+}
+
+output "feedback_url" {
+  description = "POST <url> with {\"job_id\", \"label\"} labels a prediction (the inference HTTP API's /feedback route)."
+  value       = module.stack.feedback_url
+}
+
+output "feedback_table_name" {
+  description = "Feedback store: one label item per job id and the #state item (pending labels, request and run claims)."
+  value       = module.stack.feedback_table_name
+}
+
+output "feedback_bucket_name" {
+  description = "Bucket holding the labelled images (feedback/<model>/images/<job id>)."
+  value       = module.stack.feedback_bucket_name
+}
+
+output "feedback_api_function_name" {
+  description = "Feedback API function name."
+  value       = module.stack.feedback_api_function_name
+}
+
+output "model_retrainer_function_name" {
+  description = "Model retrainer function name."
+  value       = module.stack.model_retrainer_function_name
+}
+
+output "retraining_queue_url" {
+  description = "Queue in front of the retrainer (RetrainingRequested events and the schedule)."
+  value       = module.stack.retraining_queue_url
+}
+
+output "retraining_dlq_url" {
+  description = "Dead-letter queue of the retraining queue."
+  value       = module.stack.retraining_dlq_url
+}
+
+output "retraining_schedule_rule_name" {
+  description = "Scheduled EventBridge rule (default bus) of the periodic retraining."
+  value       = module.stack.retraining_schedule_rule_name
+}
+
+output "retraining_label_threshold" {
+  description = "New labels that start a retraining run."
+  value       = module.stack.retraining_label_threshold
+}
+
+output "train_layer_arn" {
+  description = "Version ARN of the train layer."
+  value       = module.stack.train_layer_arn
+}
