@@ -5,6 +5,9 @@
     sluicectl route                  pipeline 2: mixed records through the router, counted per type and reason
     sluicectl fanout                 pipeline 2: uploads through the S3 fan-out, completions read from the client queue
     sluicectl outputs                the deployed environment's Terraform outputs
+    sluicectl dlq list|inspect|redrive|purge    dead-letter queues (sluicectl/ops_cli.py)
+    sluicectl replay --bus B --from T --to T    replay a bus's archived events of a time window
+    sluicectl status [--watch]       queues, DLQs, functions and EMF metrics at a glance
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from rich.table import Table
 from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
-from . import ingest, routing
+from . import ingest, ops_cli, routing
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
 console = Console()
+app.add_typer(ops_cli.dlq_app, name="dlq")
+app.command()(ops_cli.replay)
+app.command()(ops_cli.status)
 ArtifactsOption = Annotated[Path, typer.Option(help="Build output holding manifest.json.")]
 
 

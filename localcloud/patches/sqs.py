@@ -102,7 +102,7 @@ def install() -> None:
 # moto lacks StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask, the API behind the console's
 # "Start DLQ redrive" and the DLQ tooling. A task moves every message present when it starts, at most
 # MaxNumberOfMessagesPerSecond, to DestinationArn or, without one, back to the queue whose redrive policy names
-# this DLQ.
+# this DLQ. Messages sent to the DLQ after the task started are not moved (SQS's behaviour).
 
 _tasks: dict[str, dict[str, Any]] = {}
 _tasks_lock = threading.Lock()
@@ -128,16 +128,23 @@ def _redrive_source(backend: Any, dlq_arn: str) -> Any:
     return sources[0]
 
 
-def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any) -> None:
+def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any, snapshot: set[str]) -> None:
+    """Move the messages whose ids are in `snapshot` (those present when the task started, as SQS does: messages
+    that arrive later stay). Messages received here that are not in the snapshot are made visible again at once."""
     import time
 
     rate = task.get("MaxNumberOfMessagesPerSecond") or 500
+    remaining = set(snapshot)
     try:
-        while task["Status"] == "RUNNING" and task["ApproximateNumberOfMessagesMoved"] < task["ApproximateNumberOfMessagesToMove"]:
+        while task["Status"] == "RUNNING" and remaining:
             messages = backend.receive_message(source.name, 10, 0, 30, ["All"])
-            if not messages:
-                break
-            for message in messages:
+            ours = [m for m in messages if m.id in remaining]
+            for other in messages:
+                if other.id not in remaining:
+                    backend.change_message_visibility(source.name, other.receipt_handle, 0)
+            if not ours:
+                break  # what is left of the snapshot is in flight (or was deleted): SQS moves visible messages only
+            for message in ours:
                 backend.send_message(
                     destination.name,
                     message.body,
@@ -146,8 +153,9 @@ def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any) -> 
                     deduplication_id=message.deduplication_id,
                 )
                 backend.delete_message(source.name, message.receipt_handle)
+                remaining.discard(message.id)
                 task["ApproximateNumberOfMessagesMoved"] += 1
-            time.sleep(len(messages) / rate)
+            time.sleep(len(ours) / rate)
         if task["Status"] == "RUNNING":
             task["Status"] = "COMPLETED"
         elif task["Status"] == "CANCELLING":
@@ -175,6 +183,7 @@ def _install_move_tasks() -> None:
 
                 raise InvalidParameterValue(f"a message move task is already running for {source_arn}")
             handle = uuid.uuid4().hex
+            snapshot = {m.id for m in list(source._messages)}
             task = {
                 "TaskHandle": handle,
                 "Status": "RUNNING",
@@ -182,11 +191,11 @@ def _install_move_tasks() -> None:
                 "DestinationArn": destination.queue_arn,
                 "MaxNumberOfMessagesPerSecond": self._get_param("MaxNumberOfMessagesPerSecond"),
                 "ApproximateNumberOfMessagesMoved": 0,
-                "ApproximateNumberOfMessagesToMove": len(source._messages),
+                "ApproximateNumberOfMessagesToMove": len(snapshot),
                 "StartedTimestamp": int(CLOCK.time() * 1000),
             }
             _tasks[handle] = task
-        threading.Thread(target=_move, args=(task, backend, source, destination), name=f"sqs-move-{handle[:8]}", daemon=True).start()
+        threading.Thread(target=_move, args=(task, backend, source, destination, snapshot), name=f"sqs-move-{handle[:8]}", daemon=True).start()
         return ActionResult({"TaskHandle": handle})
 
     def list_message_move_tasks(self: Any) -> Any:
