@@ -18,4 +18,7 @@ module "stack" {
   http_api_url_template               = "${var.api_endpoint}/{api_id}{stage_path}"
   inference_model_pointer_ttl_seconds = var.inference_model_pointer_ttl_seconds
   inference_batching_window_seconds   = var.inference_batching_window_seconds
+
+  # EventBridge archive of each bus: how far back `sluicectl replay` reaches
+  event_archive_retention_days = 1
 }
