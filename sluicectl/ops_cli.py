@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -71,6 +71,12 @@ class Context:
             self._cache[service] = self.clients(service)
         return self._cache[service]
 
+    def clock_offset(self) -> float:
+        """Seconds the local cloud's clock is ahead of real time (0 on AWS): its events and messages carry that
+        time, so windows and ages are measured on it."""
+        health = self.local.health() if self.local is not None else None
+        return float((health or {}).get("clock_offset_s") or 0.0)
+
     def local_status(self) -> dict[str, Any] | None:
         if self.local is None:
             return None
@@ -115,9 +121,7 @@ def dlq_list(
 ) -> None:
     """Every DLQ of the environment with its depth, the age of its oldest message and its source queue."""
     ctx = Context(env, prefix)
-    status = ctx.local_status()
-    offset = float((status or {}).get("clock_offset_s") or 0)
-    dlqs = [q for q in ops.discover_queues(ctx.client, ctx.prefix, now=time.time() + offset) if q.is_dlq]
+    dlqs = [q for q in ops.discover_queues(ctx.client, ctx.prefix, now=time.time() + ctx.clock_offset()) if q.is_dlq]
     if as_json:
         rows = [{"name": q.name, "url": q.url, "depth": q.depth, "visible": q.visible, "in_flight": q.in_flight, "oldest_age_s": q.oldest_age_s, "sources": q.sources} for q in dlqs]
         print(json.dumps(rows, indent=2))
@@ -248,7 +252,7 @@ def replay(
     ctx = Context(env, prefix)
     events = ctx.client("events")
     try:
-        now = datetime.now(tz=UTC)
+        now = datetime.now(tz=UTC) + timedelta(seconds=ctx.clock_offset())
         plan = ops.plan_replay(ctx.client, bus, ctx.prefix, ops.parse_time(start, now), ops.parse_time(end, now), rule or [])
     except ops.OpsError as exc:
         raise _fail(exc) from exc

@@ -95,6 +95,38 @@ def install() -> None:
         return int(queue.message_retention_period) + message.sent_timestamp / 1000 > CLOCK.time()
 
     models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+    # SQS limits a message's visibility to 12 hours from the receive that holds it; moto counts from when the message
+    # was sent, so a message older than 12 hours (a DLQ on an advanced clock) could never be released again.
+    original_mark_received = models.Message.mark_received
+
+    def mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        original_mark_received(self, visibility_timeout)
+        self.last_received_ms = models.unix_time_millis()
+
+    models.Message.mark_received = mark_received
+
+    def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        queue = self.get_queue(queue_name)
+        for message in queue._messages:
+            if message.had_receipt_handle(receipt_handle):
+                received = getattr(message, "last_received_ms", None) or message.sent_timestamp
+                if models.unix_time_millis() + int(visibility_timeout) * 1000 - received > 43200 * 1000:
+                    from moto.sqs.exceptions import InvalidParameterValue
+
+                    raise InvalidParameterValue(
+                        f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                        "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+                    )
+                message.change_visibility(visibility_timeout)
+                if message.visible and message in queue.pending_messages:
+                    queue.pending_messages.remove(message)
+                return
+        from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+        raise ReceiptHandleIsInvalid
+
+    models.SQSBackend.change_message_visibility = change_message_visibility
     _install_move_tasks()
 
 

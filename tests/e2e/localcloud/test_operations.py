@@ -150,3 +150,18 @@ def test_put_dashboard_is_stored(cloud, unique):
     cloudwatch.put_dashboard(DashboardName=unique, DashboardBody=json.dumps(body))
     assert json.loads(cloudwatch.get_dashboard(DashboardName=unique)["DashboardBody"]) == body
     assert unique in [d["DashboardName"] for d in cloudwatch.list_dashboards(DashboardNamePrefix=unique)["DashboardEntries"]]
+
+
+def test_visibility_counts_from_the_receive_not_from_the_send(cloud, unique):
+    """SQS's 12-hour visibility limit runs from the receive; a DLQ message older than 12 hours can still be read
+    and released (sluicectl dlq inspect does that)."""
+    sqs = cloud.boto3_client("sqs")
+    url = sqs.create_queue(QueueName=unique)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    cloud.advance_clock(13 * 3600)
+    (message,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    (again,) = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]  # released: visible at once
+    assert again["Body"] == "old"
+    with pytest.raises(sqs.exceptions.ClientError, match="43200"):
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"], VisibilityTimeout=43201)
