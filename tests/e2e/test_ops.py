@@ -160,3 +160,7 @@ def test_the_environment_has_its_dashboard_and_bus_archives(deployed):
     for key, archive in outputs["event_archives"].items():
         assert archives[archive["name"]]["EventSourceArn"] == archive["event_source_arn"], key
         assert archives[archive["name"]]["RetentionDays"] == 1
+
+
+def test_plan_stays_clean_with_the_archives_and_the_dashboard(deployed):
+    assert deployed.terraform.plan_changes() == []
