@@ -595,6 +595,5 @@ def snapshot(
         functions = local_function_stats(local_status, prefix)
     else:
         functions = lambda_metrics(clients, function_names(clients, prefix), window_s)
-    services = None
-    metrics = emf_metrics(clients("cloudwatch"), namespace, window_s, services)
+    metrics = emf_metrics(clients("cloudwatch"), namespace, window_s)
     return Snapshot(prefix, datetime.now(tz=UTC), queues, functions, metrics, window_s)

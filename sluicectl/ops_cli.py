@@ -103,13 +103,18 @@ def _age(seconds: float | None) -> str:
 # -- dlq ---------------------------------------------------------------------------------------------------------
 
 
-def dlq_table(queues: list[ops.QueueInfo], title: str = "Dead-letter queues") -> Table:
+def dlq_table(queues: list[ops.QueueInfo], title: str = "Dead-letter queues", strip: str = "") -> Table:
+    """DLQs with depth, in flight, oldest age and sources; names without `strip` (the prefix) when given."""
+
+    def short(name: str) -> str:
+        return name.removeprefix(strip) if strip else name
+
     table = Table(title=title, title_justify="left")
     for column, justify in (("DLQ", "left"), ("depth", "right"), ("in flight", "right"), ("oldest", "right"), ("source", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for q in queues:
         style = "bold red" if q.depth else None
-        table.add_row(q.name, str(q.visible), str(q.in_flight), _age(q.oldest_age_s), ", ".join(q.sources) or "-", style=style)
+        table.add_row(short(q.name), str(q.visible), str(q.in_flight), _age(q.oldest_age_s), ", ".join(map(short, q.sources)) or "-", style=style)
     return table
 
 
@@ -306,7 +311,7 @@ def render(snap: ops.Snapshot) -> Group:
             q.name.removeprefix(snap.prefix + "-"), str(q.visible), str(q.in_flight), (q.dlq_name or "-").removeprefix(snap.prefix + "-"),
             Text(str(dlq.depth), style="bold red") if dlq and dlq.depth else Text("0" if dlq else "-"),
         )
-    dlqs = dlq_table(snap.dlqs)
+    dlqs = dlq_table(snap.dlqs, strip=snap.prefix + "-")
     functions = Table(title="Functions", title_justify="left")
     for column, justify in (("function", "left"), ("invocations", "right"), ("errors", "right"), ("throttles", "right"), ("last error", "left")):
         functions.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
@@ -314,12 +319,13 @@ def render(snap: ops.Snapshot) -> Group:
         style = "red" if f.errors else None
         functions.add_row(name.removeprefix(snap.prefix + "-"), str(f.invocations), str(f.errors), str(f.throttles), (f.last_error or "")[:100], style=style)
     metrics = Table(title="Pipeline metrics (EMF, namespace Sluice)", title_justify="left")
-    for column, justify in (("service", "left"), ("metric", "left"), ("sum", "right"), ("samples", "right"), ("p50", "right"), ("p99", "right")):
+    for column, justify in (("service", "left"), ("metric", "left"), ("sum / avg", "right"), ("samples", "right"), ("p50", "right"), ("p99", "right")):
         metrics.add_column(column, justify=justify)  # type: ignore[arg-type]
     for m in snap.metrics:
         failing = any(word in m.name for word in ("Failed", "Unroutable", "Error")) and m.total
+        latency = m.p50 is not None or m.p99 is not None
         metrics.add_row(
-            m.service, m.label, f"{m.total:g}", f"{m.samples:g}",
+            m.service, m.label, f"avg {m.total / m.samples:.1f}" if latency and m.samples else f"{m.total:g}", f"{m.samples:g}",
             "-" if m.p50 is None else f"{m.p50:.1f}", "-" if m.p99 is None else f"{m.p99:.1f}",
             style="yellow" if failing else None,
         )
