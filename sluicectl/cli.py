@@ -27,14 +27,15 @@ from rich.table import Table
 from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
-from . import ingest, ops_cli, routing
+from . import ingest, routing
+from .ops_cli import dlq_app, replay, status
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
 console = Console()
-app.add_typer(ops_cli.dlq_app, name="dlq")
-app.command()(ops_cli.replay)
-app.command()(ops_cli.status)
+app.add_typer(dlq_app, name="dlq")  # sluicectl/ops_cli.py: dlq list|inspect|redrive|purge, replay, status
+app.command()(replay)
+app.command()(status)
 ArtifactsOption = Annotated[Path, typer.Option(help="Build output holding manifest.json.")]
 
 
