@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,7 +90,9 @@ def discover_queues(clients: Clients, prefix: str, *, ages: bool = True, now: fl
     """Every queue whose name starts with `prefix`, DLQs marked (with their sources and, if `ages`, the age of
     the oldest message seen)."""
     sqs = clients("sqs")
-    queues = [queue_info(sqs, url) for url in list_queue_urls(sqs, prefix)]
+    # One GetQueueAttributes per queue, 8 at a time (boto3 clients are thread-safe): an environment has ~20 queues.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        queues = list(pool.map(lambda url: queue_info(sqs, url), list_queue_urls(sqs, prefix)))
     by_arn = {q.arn: q for q in queues}
     for queue in queues:
         if queue.dlq_arn and queue.dlq_arn in by_arn:
