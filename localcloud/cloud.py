@@ -198,6 +198,7 @@ class LocalCloud:
             "queues": queues,
             "deliveries": [row for delivery in self.deliveries for row in delivery.status()],
             "faults": self.faults.snapshot(),
+            "delivery_faults": self.faults.delivery_snapshot(),
             "quiescent": self.quiescent(),
         }
 
