@@ -10,6 +10,11 @@ the stored result without running the function; a call while the first is still 
 ``IdempotencyAlreadyInProgressError`` (transient: the record is retried later). Call
 ``config.register_lambda_context(context)`` once per invocation so in-progress records expire with the
 invocation.
+
+Powertools prefixes every key with the *function* name (``<function>.<module>.<qualname>#<hash>``), so the same
+work done by two functions gets two keys. Work that several functions share (e.g. the one completion of a
+fan-out job, which any of its consumers may publish) needs ``key_prefix``: one name for the work, so every
+function reads and writes the same record.
 """
 
 from __future__ import annotations
@@ -46,11 +51,13 @@ def make_idempotent(
     dynamodb_client: Any,
     expires_after_seconds: int = 3600,
     on_replay: Callable[[Any, Any], Any] | None = None,
+    key_prefix: str | None = None,
 ) -> Idempotent:
     """Wrap ``function`` with Powertools ``idempotent_function``.
 
     ``on_replay(response, idempotent_data)`` runs when a stored result is returned instead of calling the
-    function (Powertools' ``response_hook``) and may return a modified response.
+    function (Powertools' ``response_hook``) and may return a modified response. ``key_prefix`` replaces the
+    function-name prefix of the key, to share records between functions.
     """
     persistence = DynamoDBPersistenceLayer(
         table_name=table_name,
@@ -71,5 +78,6 @@ def make_idempotent(
         data_keyword_argument=data_keyword_argument,
         persistence_store=persistence,
         config=config,
+        key_prefix=key_prefix,
     )
     return Idempotent(function=wrapped, config=config, persistence=persistence)
