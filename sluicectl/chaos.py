@@ -9,7 +9,9 @@ Phases, for every pipeline at once (faults are set per function and per event so
 3. ``burst``: 10 x ``scale`` inputs at once, faults still on;
 4. ``fuzz``: bad input generated with hypothesis (broken JSON, wrong types, huge and empty bodies, bad
    encodings), faults still on;
-5. ``redrive``: faults removed, every DLQ with messages redriven with SQS StartMessageMoveTask, then every input of
+5. ``outage``: every function behind an event source fails every time, so what is sent now ends in a DLQ once
+   its receives are used up (the local cloud's clock skips the visibility timeouts);
+6. ``redrive``: faults removed, every DLQ with messages redriven with SQS StartMessageMoveTask, then every input of
    every phase counted again.
 
 Every input ends in exactly one place: ``processed`` (the pipeline's result), a ``failure record`` (the input
@@ -36,7 +38,7 @@ from urllib.parse import unquote_plus
 from . import ingest, routing
 from .ingest import peek
 
-PHASES = ("baseline", "faults", "burst", "fuzz", "redrive")
+PHASES = ("baseline", "faults", "burst", "fuzz", "outage", "redrive")
 PROCESSED, FAILED, IN_DLQ = "processed", "failure record", "in DLQ"
 
 # Faults while phases 2-4 run: rates per invocation of every function, duplicates per delivery.
@@ -503,7 +505,8 @@ class FanoutDriver(Driver):
         else:
             uploads = [routing.Upload(f"{prefix}fuzz-{i:04d}-{kind}.bin", body, kind) for i, (kind, body) in enumerate(fuzz)]
         routing.upload_objects(self.clients("s3"), self.outputs["landing_bucket_name"], uploads)
-        return Batch(phase, [u.key for u in uploads], {"prefix": prefix})
+        # Empty objects (folder markers) never enter the fan-out: its rule matches size > 0 only, by design.
+        return Batch(phase, [u.key for u in uploads if u.body], {"prefix": prefix, "filtered_empty": sum(1 for u in uploads if not u.body)})
 
     def _read_completions(self) -> None:
         sqs = self.clients("sqs")
@@ -801,6 +804,7 @@ def run(
     on_progress: Callable[[str], None] | None = None,
     function_faults: dict[str, float] | None = None,
     delivery_faults: dict[str, dict[str, Any]] | None = None,
+    outage: bool = True,
 ) -> Report:
     """Run every phase against every pipeline; return the report (one tally per phase, then the total after the
     redrive). Faults are cleared at the end whatever happens."""
@@ -837,6 +841,13 @@ def run(
         phase("faults", scale)
         phase("burst", scale * burst)
         phase("fuzz", fuzz, fuzzed=True)
+        if outage:
+            # Every function behind an event source fails every time: what is sent now ends in a DLQ, and the
+            # redrive below must bring all of it to processed (or a failure record).
+            for driver in drivers:
+                for function in driver.functions():
+                    cloud.set_fault(function, error_rate=1.0)
+            phase("outage", max(1, scale // 2))
     finally:
         report.injected = cloud.faults() if hasattr(cloud, "faults") else {}
         cloud.clear_faults()
