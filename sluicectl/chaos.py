@@ -622,6 +622,15 @@ class InferenceDriver(Driver):
                     break
                 time.sleep(0.2 * 2**attempt)
             assert reply is not None
+            if reply.status == 202 and isinstance(reply.body.get("upload"), dict):
+                # A (fuzzed) JSON body that asked for an upload URL: a client uploads next, so do we, with the
+                # same bytes. Without the upload the job waits for it until it expires, as designed.
+                upload = reply.body["upload"]
+                put = api.http(upload["method"], upload["url"], body, upload.get("headers") or {})
+                if put.status >= 300:
+                    refused = f"refused-{uuid.uuid4().hex[:12]}-upload-{put.status}"
+                    self.refused.add(refused)
+                    return refused
             if reply.status == 202:
                 return str(reply.body["job_id"])
             refused = f"refused-{uuid.uuid4().hex[:12]}-{reply.status}"

@@ -254,7 +254,7 @@ def chaos_tables(report: chaos_suite.Report) -> list[Table]:
 
 @app.command()
 def chaos(
-    scale: Annotated[int, typer.Option(help="Inputs per pipeline in the baseline and faults phases (the burst sends --burst times as many).")] = 40,
+    scale: Annotated[int, typer.Option(help="Inputs per pipeline in the baseline and faults phases (the burst sends --burst times as many).")] = 20,
     burst: Annotated[int, typer.Option(help="Burst factor.")] = 10,
     fuzz: Annotated[int, typer.Option(help="Fuzzed bad inputs per pipeline (hypothesis).")] = 30,
     pipeline: Annotated[list[str] | None, typer.Option(help=f"Only these pipelines (of {', '.join(chaos_suite.DRIVERS)}).")] = None,
