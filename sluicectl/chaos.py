@@ -580,8 +580,10 @@ class InferenceDriver(Driver):
 
     def prepare(self) -> None:
         """A model to serve (trained and promoted when the bucket has none) and a tap on PredictionCompleted."""
+        from . import inference as api
         from . import model as digits
 
+        api.use_api_key(self.outputs)  # the environment's development key, unless $SLUICE_API_KEY is set
         s3 = self.clients("s3")
         bucket = self.outputs["inference_model_bucket_name"]
         try:

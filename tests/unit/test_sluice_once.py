@@ -81,7 +81,7 @@ def test_concurrent_adds_to_a_new_item_lose_nothing(resources):
     for round_ in range(5):
         barrier = threading.Barrier(len(names))
 
-        def add(name: str, job: str = f"job-{round_}") -> None:
+        def add(name: str, job: str = f"job-{round_}", barrier: threading.Barrier = barrier) -> None:
             client = boto3.client("dynamodb", region_name="us-east-1")
             barrier.wait()
             client.update_item(
