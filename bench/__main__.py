@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-BENCHMARKS = ("runtime", "ingest", "routing", "inference", "kinesis")
+BENCHMARKS = ("runtime", "ingest", "routing", "inference", "kinesis", "documents", "stream", "retraining")
 
 
 def main(names: Annotated[list[str] | None, typer.Argument(help=f"Any of: {', '.join(BENCHMARKS)}")] = None) -> None:

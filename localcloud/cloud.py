@@ -33,16 +33,17 @@ log = logging.getLogger("localcloud")
 
 
 class StepFunctions:
-    """Starting executions for EventBridge and other targets (the execution engine itself is moto's)."""
+    """Starting executions for EventBridge and other targets (the execution engine is moto's ASL interpreter,
+    patched in localcloud/patches/stepfunctions.py)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
         self._cloud = cloud
 
     def start(self, state_machine_arn: str, execution_input: str, name: str | None = None) -> str:
-        from moto.stepfunctions.models import stepfunctions_backends
+        from moto.stepfunctions.responses import get_backend
 
         parts = state_machine_arn.split(":")
-        backend = stepfunctions_backends[parts[4]][parts[3]]
+        backend = get_backend(parts[4], parts[3])
         execution = backend.start_execution(state_machine_arn, name or str(uuid.uuid4()), execution_input)
         return str(execution.execution_arn)
 
