@@ -263,7 +263,7 @@ def chaos(
     scale: Annotated[int, typer.Option(help="Inputs per pipeline in the baseline and faults phases (the burst sends --burst times as many).")] = 20,
     burst: Annotated[int, typer.Option(help="Burst factor.")] = 10,
     fuzz: Annotated[int, typer.Option(help="Fuzzed bad inputs per pipeline (hypothesis).")] = 30,
-    pipeline: Annotated[list[str] | None, typer.Option(help=f"Only these pipelines (of {', '.join(chaos_suite.DRIVERS)}).")] = None,
+    pipeline: Annotated[list[str] | None, typer.Option(help=f"Only these pipelines (default {', '.join(chaos_suite.DRIVERS)}; also {', '.join(chaos_suite.EXTRA_DRIVERS)}).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds each phase may take to settle.")] = 600.0,
     report_file: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON here.")] = None,
     artifacts: ArtifactsOption = ROOT / "dist",
@@ -272,7 +272,7 @@ def chaos(
     throttles, duplicate and out-of-order delivery), a 10x burst and fuzzed bad input, then the faults removed and
     every DLQ redriven. Prints where every input ended; exits 1 if any was lost or duplicated."""
     names = pipeline or list(chaos_suite.DRIVERS)
-    unknown = [n for n in names if n not in chaos_suite.DRIVERS]
+    unknown = [n for n in names if n not in chaos_suite.ALL_DRIVERS]
     if unknown:
         console.print(f"[red]unknown pipeline(s): {', '.join(unknown)}[/]")
         raise typer.Exit(2)
