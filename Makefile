@@ -80,6 +80,10 @@ logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
 deploy: build ## terraform init + apply of terraform/environments/local onto the running local cloud
 	$(PY) -m sluicectl deploy
 
+.PHONY: chaos
+chaos: setup build ## Reliability suite: faults, a 10x burst, fuzzed input and DLQ redrive through every pipeline; fails if anything is lost or duplicated
+	$(PY) -m sluicectl chaos $(CHAOS_ARGS)
+
 .PHONY: model
 model: setup ## Train the digits model (ONNX + model card) and publish + promote it in the local environment's model bucket
 	$(PY) scripts/train_model.py --publish

@@ -204,6 +204,8 @@ class LocalCloud:
             "deliveries": [row for delivery in self.deliveries for row in delivery.status()],
             "faults": self.faults.snapshot(),
             "emf": self.emf.status(),
+
+            "delivery_faults": self.faults.delivery_snapshot(),
             "quiescent": self.quiescent(),
         }
 

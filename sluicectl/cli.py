@@ -10,6 +10,8 @@
     sluicectl dlq list|inspect|redrive|purge    dead-letter queues (sluicectl/ops_cli.py)
     sluicectl replay --bus B --from T --to T    replay a bus's archived events of a time window
     sluicectl status [--watch]       queues, DLQs, functions and EMF metrics at a glance
+
+    sluicectl chaos                  the reliability suite: faults, a burst, fuzzed input, redrive; lost = 0, duplicates = 0
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
 from . import api_keys, inference, ingest, retraining, routing
+from . import chaos as chaos_suite
 from . import documents as document_runs
 from . import stream as transactions
 from .ops_cli import dlq_app, replay, status
@@ -235,6 +238,69 @@ def fanout(
         console.print(f"[red]{objects - len(completions)} uploads did not complete[/]")
         raise typer.Exit(1)
     console.print(f"[green]✓ every upload completed[/]: {objects} completions read from the client's queue")
+
+
+def chaos_tables(report: chaos_suite.Report) -> list[Table]:
+    """One table per pipeline: a row per phase and the total after the redrive."""
+    tables = []
+    for pipeline, tallies in report.pipelines.items():
+        table = Table(title=f"chaos · {pipeline}")
+        for column in ("phase", "sent", "processed", "failure records", "in DLQ", "duplicates", "lost", "s"):
+            table.add_column(column, justify="left" if column == "phase" else "right")
+        for tally in tallies:
+            bad = tally.lost > 0 or tally.duplicates > 0
+            final = tally is tallies[-1]
+            table.add_row(
+                tally.phase,
+                str(tally.sent),
+                str(tally.processed),
+                str(tally.failure_records),
+                str(tally.in_dlq),
+                str(tally.duplicates),
+                str(tally.lost),
+                f"{tally.seconds:.0f}",
+                style=("bold red" if bad else "bold green") if final else ("yellow" if bad else None),
+                end_section=len(tallies) > 1 and tally is tallies[-2],
+            )
+        tables.append(table)
+    return tables
+
+
+@app.command()
+def chaos(
+    scale: Annotated[int, typer.Option(help="Inputs per pipeline in the baseline and faults phases (the burst sends --burst times as many).")] = 20,
+    burst: Annotated[int, typer.Option(help="Burst factor.")] = 10,
+    fuzz: Annotated[int, typer.Option(help="Fuzzed bad inputs per pipeline (hypothesis).")] = 30,
+    pipeline: Annotated[list[str] | None, typer.Option(help=f"Only these pipelines (default {', '.join(chaos_suite.DRIVERS)}; also {', '.join(chaos_suite.EXTRA_DRIVERS)}).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds each phase may take to settle.")] = 600.0,
+    report_file: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON here.")] = None,
+    artifacts: ArtifactsOption = ROOT / "dist",
+) -> None:
+    """The reliability suite: per pipeline a known set of inputs through a baseline, faults (errors, timeouts,
+    throttles, duplicate and out-of-order delivery), a 10x burst and fuzzed bad input, then the faults removed and
+    every DLQ redriven. Prints where every input ended; exits 1 if any was lost or duplicated."""
+    names = pipeline or list(chaos_suite.DRIVERS)
+    unknown = [n for n in names if n not in chaos_suite.ALL_DRIVERS]
+    if unknown:
+        console.print(f"[red]unknown pipeline(s): {', '.join(unknown)}[/]")
+        raise typer.Exit(2)
+    client, outputs_ = deploy_local(artifacts, start=True)
+    with console.status("chaos…") as status:
+        report = chaos_suite.run(
+            client, outputs_, pipelines=names, scale=scale, burst=burst, fuzz=fuzz, timeout=timeout, on_progress=lambda text: status.update(f"chaos · {text}")
+        )
+    for table in chaos_tables(report):
+        console.print(table)
+    by_kind = report.injected.get("by_kind", {})
+    if by_kind:
+        console.print("injected: " + ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items())))
+    if report_file:
+        report_file.write_text(json.dumps(report.as_dict(), indent=1))
+    if not report.ok:
+        console.print("[red]✗ the invariant does not hold: inputs were lost or duplicated[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ lost = 0 and duplicates = 0 for every pipeline[/] ({report.seconds:.0f} s)")
+
 
 
 @app.command("daily-report")

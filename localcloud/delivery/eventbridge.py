@@ -10,6 +10,7 @@ Rules match with localcloud.patterns (AWS's pattern semantics, arrays of objects
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import functools
 import json
@@ -42,6 +43,7 @@ class RuleStats:
     delivered: int = 0
     failed: int = 0
     dead_lettered: int = 0
+    duplicates: int = 0  # injected duplicate deliveries
     last_error: str | None = None
 
 
@@ -282,14 +284,21 @@ class EventsDelivery(Delivery):
         error = ""
         for attempt in range(1, attempts + 1):
             try:
-                targets.send(
+                send = functools.partial(
+                    targets.send,
                     self.cloud,
                     arn,
                     payload,
                     group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
                     role_arn=target.get("RoleArn"),
                 )
+                send()
                 stats.delivered += 1
+                if self.cloud.faults.duplicate("eventbridge"):
+                    # At-least-once: the same event (same id) reaches the target a second time.
+                    stats.duplicates += 1
+                    with contextlib.suppress(targets.DeliveryError):
+                        send()
                 return
             except targets.DeliveryError as exc:
                 error = str(exc)

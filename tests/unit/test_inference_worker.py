@@ -111,15 +111,39 @@ def test_a_bad_image_fails_its_job_with_the_reason_and_the_rest_of_the_batch_suc
     assert sorted(d["status"] for d in details) == ["failed", "failed", "succeeded"]
 
 
-def test_a_redelivered_message_changes_nothing_and_publishes_again(env) -> None:
+def test_a_redelivered_message_changes_nothing_and_publishes_nothing(env) -> None:
     ports, models, events = env
     job_id, record = job(ports, digits.render_digit(digits.load_split()[1][0], 32))
     logic.process_batch([record], ports, models)
     before = stored(ports, job_id)
+    assert logic.PUBLISHED in before and logic.CLAIMED_UNTIL not in before
     result = logic.process_batch([record], ports, models)
     assert result.items[0].outcome == "duplicate" and result.items[0].error is None
     assert stored(ports, job_id) == before
-    assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id, job_id]  # at least once
+    assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id]  # announced once
+
+
+def test_a_concurrent_delivery_waits_for_the_claim_then_publishes_only_if_still_owed(env) -> None:
+    ports, models, events = env
+    now = [1_000_000.0]
+    clocked = logic.Ports(**{**ports.__dict__, "clock": lambda: now[0]})
+    job_id, record = job(clocked, digits.render_digit(digits.load_split()[1][0], 32))
+    # A first delivery ended the job and holds the claim, but has not published yet (still running, or died).
+    clocked.dynamodb.update_item(
+        TableName=JOBS, Key={"job_id": {"S": job_id}}, UpdateExpression="SET #s = :s, label = :l, confidence = :c, model_name = :m, model_version = :v, #c = :u",
+        ExpressionAttributeNames={"#s": "status", "#c": logic.CLAIMED_UNTIL},
+        ExpressionAttributeValues={":s": {"S": "succeeded"}, ":l": {"N": "3"}, ":c": {"N": "0.9"}, ":m": {"S": "digits"}, ":v": {"S": "v1"}, ":u": {"N": str(now[0] + 60)}},
+    )  # fmt: skip
+    second = logic.process_batch([record], clocked, models)
+    assert isinstance(second.items[0].error, logic.PublishInProgress) and not isinstance(second.items[0].error, PermanentError)
+    assert events.entries == []
+    now[0] += 61  # the first delivery died: its claim expired
+    third = logic.process_batch([record], clocked, models)
+    assert third.items[0].error is None
+    assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id]
+    assert logic.PUBLISHED in stored(ports, job_id)
+    logic.process_batch([record], clocked, models)
+    assert len(events.entries) == 1
 
 
 @pytest.mark.parametrize("body", ["not json", json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": INPUTS}, "object": {"key": "other/x", "etag": "e"}}})])
@@ -171,8 +195,15 @@ def test_an_event_that_cannot_be_published_is_retried(env) -> None:
     failing = logic.Ports(**{**ports.__dict__, "events": Events(fail=True)})
     job_id, record = job(failing, digits.render_digit(digits.load_split()[1][0], 32))
     result = logic.process_batch([record], failing, models)
-    assert isinstance(result.items[0].error, RuntimeError)  # transient: redelivered, then published as a duplicate
-    assert stored(ports, job_id)["status"]["S"] == "succeeded"
+    assert isinstance(result.items[0].error, RuntimeError)  # transient: redelivered, then published
+    item = stored(ports, job_id)
+    assert item["status"]["S"] == "succeeded" and logic.PUBLISHED not in item and logic.CLAIMED_UNTIL not in item
+    _, _, events = env
+    retried = logic.process_batch([record], ports, models)  # the claim was released: published at once
+    assert retried.items[0].error is None and retried.items[0].outcome == "duplicate"
+    assert [json.loads(e["Detail"])["status"] for e in events.entries] == ["succeeded"]
+    logic.process_batch([record], ports, models)
+    assert len(events.entries) == 1
 
 
 def test_the_model_runs_on_a_float32_batch(env) -> None:
