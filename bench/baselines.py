@@ -44,7 +44,9 @@ def _role(cloud: Any) -> str:
         return iam.create_role(RoleName="naive-bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
 
 
-def _function(cloud: Any, name: str, module: str, env: dict[str, str], memory: int, layers: Sequence[str] = ()) -> str:
+def _function(
+    cloud: Any, name: str, module: str, env: dict[str, str], memory: int, layers: Sequence[str] = ()
+) -> str:
     lam = cloud.boto3_client("lambda")
     arn = lam.create_function(
         FunctionName=name,
@@ -57,7 +59,11 @@ def _function(cloud: Any, name: str, module: str, env: dict[str, str], memory: i
         Environment={"Variables": env},
         Layers=list(layers),
     )["FunctionArn"]
-    wait_until(lambda: lam.get_function_configuration(FunctionName=name).get("State") in (None, "Active"), timeout=60, what=name)
+    wait_until(
+        lambda: lam.get_function_configuration(FunctionName=name).get("State") in (None, "Active"),
+        timeout=60,
+        what=name,
+    )
     return arn
 
 
@@ -76,12 +82,19 @@ def _bucket_to_lambda(cloud: Any, bucket: str, function_arn: str) -> None:
     s3, lam = cloud.boto3_client("s3"), cloud.boto3_client("lambda")
     s3.create_bucket(Bucket=bucket)
     lam.add_permission(
-        FunctionName=function_arn, StatementId=f"s3-{bucket}", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+        FunctionName=function_arn,
+        StatementId=f"s3-{bucket}",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
         SourceArn=f"arn:aws:s3:::{bucket}",
     )
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
-        NotificationConfiguration={"LambdaFunctionConfigurations": [{"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}]},
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
     )
 
 
@@ -97,13 +110,21 @@ def count_items(dynamodb: Any, table: str) -> int:
 
 def _wait_items(cloud: Any, table: str, expected: int, what: str, timeout: float = 900) -> None:
     ddb = cloud.boto3_client("dynamodb")
-    wait_until(lambda: count_items(ddb, table) >= expected, timeout=timeout, initial=0.2, maximum=0.5, what=what)
+    wait_until(
+        lambda: count_items(ddb, table) >= expected, timeout=timeout, initial=0.2, maximum=0.5, what=what
+    )
 
 
 def reports(cloud: Any, function: str) -> list[tuple[float, int]]:
     """(duration ms, billed ms) of every invocation of a function so far, from its REPORT log lines, in order."""
+    from localcloud.client import LocalCloudError
+
     found = []
-    for line in cloud.logs(function, lines=1_000_000):
+    try:
+        lines = cloud.logs(function, lines=1_000_000)
+    except LocalCloudError:  # never invoked yet: no log
+        return []
+    for line in lines:
         match = _REPORT.search(line["message"])
         if match:
             found.append((float(match.group(1)), int(match.group(2))))
@@ -123,7 +144,9 @@ def lambda_figures(cloud: Any, function: str, since: int = 0) -> dict[str, Any]:
     }
 
 
-def _measure(cloud: Any, functions: Sequence[str], table: str, total: int, produce: Callable[[], None]) -> dict[str, Any]:
+def _measure(
+    cloud: Any, functions: Sequence[str], table: str, total: int, produce: Callable[[], None]
+) -> dict[str, Any]:
     since = {fn: len(reports(cloud, fn)) for fn in functions}
     started = time.perf_counter()
     produce()
@@ -141,18 +164,36 @@ def ingest(cloud: Any, objects: int, memory_mb: int) -> dict[str, Any]:
     from sluicectl import ingest as client
 
     suffix = uuid.uuid4().hex[:6]
-    landing, output, table, name = (f"naive-ingest-{suffix}-landing", f"naive-ingest-{suffix}-output", f"naive-ingest-{suffix}", f"naive-ingest-{suffix}")
+    landing, output, table, name = (
+        f"naive-ingest-{suffix}-landing",
+        f"naive-ingest-{suffix}-output",
+        f"naive-ingest-{suffix}",
+        f"naive-ingest-{suffix}",
+    )
     cloud.boto3_client("s3").create_bucket(Bucket=output)
     _table(cloud, table, "pk")
-    arn = _function(cloud, name, "ingest_handler", {"OUTPUT_BUCKET": output, "RESULTS_TABLE": table}, memory_mb)
+    arn = _function(
+        cloud, name, "ingest_handler", {"OUTPUT_BUCKET": output, "RESULTS_TABLE": table}, memory_mb
+    )
     _bucket_to_lambda(cloud, landing, arn)
     s3 = cloud.boto3_client("s3")
     warm = client.Run.new(8, 0.0, seed=3)
     client.upload(s3, landing, warm.samples, workers=8)
     _wait_items(cloud, table, len(warm.samples), "naive ingest warm-up")
     run = client.Run.new(objects, 0.0, seed=5)
-    measured = _measure(cloud, [name], table, len(warm.samples) + objects, lambda: client.upload(s3, landing, run.samples, workers=8))
-    return {"objects": objects, **measured, "objects_per_second": round(objects / measured["seconds"], 1), "function": name}
+    measured = _measure(
+        cloud,
+        [name],
+        table,
+        len(warm.samples) + objects,
+        lambda: client.upload(s3, landing, run.samples, workers=8),
+    )
+    return {
+        "objects": objects,
+        **measured,
+        "objects_per_second": round(objects / measured["seconds"], 1),
+        "function": name,
+    }
 
 
 def routing(cloud: Any, records: int, memory_mb: int) -> dict[str, Any]:
@@ -167,15 +208,31 @@ def routing(cloud: Any, records: int, memory_mb: int) -> dict[str, Any]:
     events.create_event_bus(Name=bus)
     router_arn = _function(cloud, router, "router_handler", {"BUS_NAME": bus}, memory_mb)
     _function(cloud, processor, "processor_handler", {"RESULTS_TABLE": table}, memory_mb)
-    rule_arn = events.put_rule(Name=f"{bus}-submitted", EventBusName=bus, EventPattern=json.dumps({"detail-type": [client.SUBMITTED]}))["RuleArn"]
-    lam.add_permission(FunctionName=router, StatementId="events", Action="lambda:InvokeFunction", Principal="events.amazonaws.com", SourceArn=rule_arn)
-    events.put_targets(Rule=f"{bus}-submitted", EventBusName=bus, Targets=[{"Id": "router", "Arn": router_arn}])
+    rule_arn = events.put_rule(
+        Name=f"{bus}-submitted",
+        EventBusName=bus,
+        EventPattern=json.dumps({"detail-type": [client.SUBMITTED]}),
+    )["RuleArn"]
+    lam.add_permission(
+        FunctionName=router,
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+    events.put_targets(
+        Rule=f"{bus}-submitted", EventBusName=bus, Targets=[{"Id": "router", "Arn": router_arn}]
+    )
     for data_type in client.TYPES:
         queue_url = sqs.create_queue(QueueName=f"{bus}-{data_type}")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         pattern = {"source": ["naive.router"], "detail": {"data_type": [data_type]}}
         events.put_rule(Name=f"{bus}-{data_type}", EventBusName=bus, EventPattern=json.dumps(pattern))
-        events.put_targets(Rule=f"{bus}-{data_type}", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        events.put_targets(
+            Rule=f"{bus}-{data_type}", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}]
+        )
         lam.create_event_source_mapping(FunctionName=processor, EventSourceArn=queue_arn, BatchSize=1)
     warm = client.RecordRun.new(12, 0.0, seed=11)
     client.submit_events(events, bus, warm.samples)
@@ -183,7 +240,10 @@ def routing(cloud: Any, records: int, memory_mb: int) -> dict[str, Any]:
     run = client.RecordRun.new(records, 0.0, seed=13)
     calls: list[int] = []
     measured = _measure(
-        cloud, [router, processor], table, len(warm.samples) + records,
+        cloud,
+        [router, processor],
+        table,
+        len(warm.samples) + records,
         lambda: calls.append(client.submit_events(events, bus, run.samples, workers=4)),
     )
     return {
@@ -195,14 +255,21 @@ def routing(cloud: Any, records: int, memory_mb: int) -> dict[str, Any]:
     }
 
 
-def inference(cloud: Any, images: Sequence[bytes], model_onnx: bytes, ml_layer_arn: str, memory_mb: int) -> dict[str, Any]:
+def inference(
+    cloud: Any, images: Sequence[bytes], model_onnx: bytes, ml_layer_arn: str, memory_mb: int
+) -> dict[str, Any]:
     """S3 notification -> one invocation per image that downloads the model and builds its session every call
     (seed 004, "Async Image Classifier"). Images are uploaded straight to its bucket, 8 producers."""
     from concurrent.futures import ThreadPoolExecutor
 
     suffix = uuid.uuid4().hex[:6]
     s3 = cloud.boto3_client("s3")
-    images_bucket, models, table, name = (f"naive-images-{suffix}", f"naive-models-{suffix}", f"naive-predictions-{suffix}", f"naive-inference-{suffix}")
+    images_bucket, models, table, name = (
+        f"naive-images-{suffix}",
+        f"naive-models-{suffix}",
+        f"naive-predictions-{suffix}",
+        f"naive-inference-{suffix}",
+    )
     s3.create_bucket(Bucket=models)
     s3.put_object(Bucket=models, Key="model.onnx", Body=model_onnx)
     _table(cloud, table, "pk")
@@ -212,9 +279,21 @@ def inference(cloud: Any, images: Sequence[bytes], model_onnx: bytes, ml_layer_a
 
     def upload(prefix: str, batch: Sequence[bytes]) -> None:
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda item: s3.put_object(Bucket=images_bucket, Key=f"{prefix}/{item[0]:05d}", Body=item[1]), enumerate(batch)))
+            list(
+                pool.map(
+                    lambda item: s3.put_object(
+                        Bucket=images_bucket, Key=f"{prefix}/{item[0]:05d}", Body=item[1]
+                    ),
+                    enumerate(batch),
+                )
+            )
 
     upload("warm", images[:4])
     _wait_items(cloud, table, 4, "naive inference warm-up", timeout=300)
     measured = _measure(cloud, [name], table, 4 + len(images), lambda: upload("run", images))
-    return {"images": len(images), **measured, "images_per_s": round(len(images) / measured["seconds"], 1), "function": name}
+    return {
+        "images": len(images),
+        **measured,
+        "images_per_s": round(len(images) / measured["seconds"], 1),
+        "function": name,
+    }

@@ -6,7 +6,7 @@ by the prices and by 1,000,000. The builders below turn what a benchmark measure
 billed duration and configured memory; batch sizes; message and item sizes) into usage, for our configuration
 and for the naive baseline, with the same rules on both sides:
 
-* Lambda: one request per invocation; GB-seconds = billed duration × configured memory / 1024 (init time of
+* Lambda: one request per invocation; GB-seconds = billed duration x configured memory / 1024 (init time of
   the few cold starts and the free tier are left out);
 * SQS: one SendMessage per message (each 64 KB chunk a request), one ReceiveMessage and one DeleteMessageBatch
   per batch the poller hands to the function; the pollers' empty long polls are a fixed cost per queue and hour,
@@ -124,20 +124,29 @@ def stepfunctions_usage(transitions_per_execution: float) -> Usage:
 
 def kinesis_shards(rate_per_s: float, record_bytes: int) -> int:
     """Shards a sustained write rate needs (the per-shard write limits)."""
-    return max(1, math.ceil(rate_per_s / KINESIS_SHARD_RECORDS_PER_S), math.ceil(rate_per_s * record_bytes / KINESIS_SHARD_BYTES_PER_S))
+    return max(
+        1,
+        math.ceil(rate_per_s / KINESIS_SHARD_RECORDS_PER_S),
+        math.ceil(rate_per_s * record_bytes / KINESIS_SHARD_BYTES_PER_S),
+    )
 
 
 def kinesis_usage(record_bytes: int, rate_per_s: float) -> Usage:
     """One record put into a provisioned stream that carries ``rate_per_s`` records/s: its PUT payload units and
-    its share of the shard-hours (shards × the time 1 event takes at that rate)."""
+    its share of the shard-hours (shards x the time 1 event takes at that rate)."""
     shard_hours_per_event = kinesis_shards(rate_per_s, record_bytes) / rate_per_s / 3600
-    return {"kinesis_put_units": chunks(record_bytes, KINESIS_PUT_UNIT), "kinesis_shard_hours": shard_hours_per_event}
+    return {
+        "kinesis_put_units": chunks(record_bytes, KINESIS_PUT_UNIT),
+        "kinesis_shard_hours": shard_hours_per_event,
+    }
 
 
 # ------------------------------------------------------------------------------------------------- the bill
 
 
-def bill(usage_per_event: Mapping[str, float], table: Mapping[str, Any] | None = None, events: int = EVENTS) -> dict[str, Any]:
+def bill(
+    usage_per_event: Mapping[str, float], table: Mapping[str, Any] | None = None, events: int = EVENTS
+) -> dict[str, Any]:
     """USD for ``events`` events: a line per billing unit (quantity and cost) and the total."""
     prices = unit_prices(table or load_prices())
     lines = {}
@@ -149,7 +158,9 @@ def bill(usage_per_event: Mapping[str, float], table: Mapping[str, Any] | None =
     return {"events": events, "lines": lines, "usd": sum(line["usd"] for line in lines.values())}
 
 
-def compare(ours: Mapping[str, float], naive: Mapping[str, float], table: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def compare(
+    ours: Mapping[str, float], naive: Mapping[str, float], table: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Both bills per 1M events and naive / ours (how many times more the naive one costs)."""
     table = table or load_prices()
     ours_bill, naive_bill = bill(ours, table), bill(naive, table)
@@ -175,7 +186,7 @@ def fargate_crossover(
     """The sustained rate (events/s) above which an always-on Fargate service is cheaper than Lambda compute.
 
     Lambda costs ``lambda_usd_per_event`` (requests + GB-seconds) per event at any rate. The service runs at least
-    ``min_tasks`` tasks (two zones), each doing ``utilisation`` × vcpu / ``compute_seconds_per_event`` events/s,
+    ``min_tasks`` tasks (two zones), each doing ``utilisation`` x vcpu / ``compute_seconds_per_event`` events/s,
     so it costs a floor of ``min_tasks`` tasks until the rate needs more, then grows with the rate. The queues,
     tables and buckets around the compute cost the same either way and are left out.
     """
@@ -186,14 +197,23 @@ def fargate_crossover(
     # Lambda's bill r x 3600 x c crosses the floor (min_tasks x task_per_hour) at min_tasks x P / (3600 c); that
     # rate is below the floor's capacity exactly when c > P / (3600 x task_rate), i.e. Lambda costs more per event
     # than a busy task; past it the service stays cheaper. Otherwise Lambda is cheaper at every rate.
-    crossover = min_tasks * task_per_hour / (3600 * lambda_usd_per_event) if lambda_usd_per_event > fargate_per_event else None
+    crossover = (
+        min_tasks * task_per_hour / (3600 * lambda_usd_per_event)
+        if lambda_usd_per_event > fargate_per_event
+        else None
+    )
     return {
         "task_usd_per_hour": round(task_per_hour, 5),
         "task_events_per_s": round(task_rate, 1),
         "lambda_usd_per_event": lambda_usd_per_event,
         "fargate_usd_per_event_at_capacity": fargate_per_event,
         "crossover_events_per_s": round(crossover, 1) if crossover is not None else None,
-        "assumptions": {"vcpu": vcpu, "memory_gb": memory_gb, "min_tasks": min_tasks, "utilisation": utilisation},
+        "assumptions": {
+            "vcpu": vcpu,
+            "memory_gb": memory_gb,
+            "min_tasks": min_tasks,
+            "utilisation": utilisation,
+        },
     }
 
 
@@ -215,7 +235,11 @@ def ingest_usage(compute: Mapping[str, float], *, queue_batch: float | None) -> 
 
 
 def routing_usage(
-    router: Mapping[str, float], processors: Mapping[str, float], *, router_batch: float | None, processor_batch: float
+    router: Mapping[str, float],
+    processors: Mapping[str, float],
+    *,
+    router_batch: float | None,
+    processor_batch: float,
 ) -> Usage:
     """One record: its "Record Submitted" event, the router, its "Record Routed" event on the bus, the type's
     queue, the processor and the result write (both sides); ours also has the router queue."""
@@ -225,11 +249,20 @@ def routing_usage(
     return add(*parts)
 
 
-def inference_usage(api: Mapping[str, float], worker: Mapping[str, float], *, queue_batch: float | None, model_gets: float) -> Usage:
+def inference_usage(
+    api: Mapping[str, float], worker: Mapping[str, float], *, queue_batch: float | None, model_gets: float
+) -> Usage:
     """One image through an HTTP API in front (a POST and one GET of the result, both through the API function,
     the same for both sides), the input PUT, the worker's image GET (and ``model_gets`` model downloads), the
     result write and read. Ours also writes the job first, queues the S3 event and publishes the completion."""
-    parts = [api, worker, {"apigw_http_requests": 2}, s3_usage(puts=1, gets=1 + model_gets), dynamodb_writes(1), dynamodb_reads(1, 1 * KB)]
+    parts = [
+        api,
+        worker,
+        {"apigw_http_requests": 2},
+        s3_usage(puts=1, gets=1 + model_gets),
+        dynamodb_writes(1),
+        dynamodb_reads(1, 1 * KB),
+    ]
     if queue_batch is not None:
         parts += [dynamodb_writes(1), sqs_usage(queue_batch, S3_EVENT_BYTES), eventbridge_usage(1)]
     return add(*parts)
@@ -237,3 +270,16 @@ def inference_usage(api: Mapping[str, float], worker: Mapping[str, float], *, qu
 
 def lambda_only(usage: Mapping[str, float]) -> Usage:
     return {unit: quantity for unit, quantity in usage.items() if unit.startswith("lambda_")}
+
+
+def kinesis_vs_sqs_crossover(
+    table: Mapping[str, Any] | None = None, *, batch_size: float = 10, record_bytes: int = 1 * KB
+) -> float:
+    """The sustained rate (events/s) above which one provisioned Kinesis shard costs less than an SQS queue
+    consumed in batches of ``batch_size``: the shard-hour is a fixed cost per second, SQS a cost per event.
+    (Up to the shard's write limit; past it every further shard moves the line up by the same step.)"""
+    prices = unit_prices(table or load_prices())
+    sqs_per_event = sqs_usage(batch_size, record_bytes)["sqs_requests"] * prices["sqs_requests"]
+    kinesis_per_event = chunks(record_bytes, KINESIS_PUT_UNIT) * prices["kinesis_put_units"]
+    shard_per_second = prices["kinesis_shard_hours"] / 3600
+    return shard_per_second / (sqs_per_event - kinesis_per_event)

@@ -17,15 +17,23 @@ from sluice_ml import preprocess
 def handler(event, context):
     s3_client = boto3.client("s3")
     dynamodb = boto3.client("dynamodb")
-    model = s3_client.get_object(Bucket=os.environ["MODEL_BUCKET"], Key=os.environ["MODEL_KEY"])["Body"].read()
+    model = s3_client.get_object(Bucket=os.environ["MODEL_BUCKET"], Key=os.environ["MODEL_KEY"])[
+        "Body"
+    ].read()
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     for record in event["Records"]:
         bucket = record["s3"]["bucket"]["name"]
         key = unquote_plus(record["s3"]["object"]["key"])
         image = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        label, probabilities = session.run(None, {"input": preprocess.features(image)[None, :].astype(np.float32)})
+        label, probabilities = session.run(
+            None, {"input": preprocess.features(image)[None, :].astype(np.float32)}
+        )
         dynamodb.put_item(
             TableName=os.environ["RESULTS_TABLE"],
-            Item={"pk": {"S": key}, "label": {"N": str(int(label[0]))}, "probabilities": {"S": str(probabilities[0])}},
+            Item={
+                "pk": {"S": key},
+                "label": {"N": str(int(label[0]))},
+                "probabilities": {"S": str(probabilities[0])},
+            },
         )
     return {"statusCode": 200}

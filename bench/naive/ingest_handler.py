@@ -24,10 +24,17 @@ def handler(event, context):
             data["total_items"] = sum(item["quantity"] for item in data["items"])
             data["total_value"] = round(sum(item["quantity"] * item["price"] for item in data["items"]), 2)
         s3_client.put_object(
-            Bucket=os.environ["OUTPUT_BUCKET"], Key=f"processed/{key}", Body=json.dumps(data), ContentType="application/json"
+            Bucket=os.environ["OUTPUT_BUCKET"],
+            Key=f"processed/{key}",
+            Body=json.dumps(data),
+            ContentType="application/json",
         )
         dynamodb.put_item(
             TableName=os.environ["RESULTS_TABLE"],
-            Item={"pk": {"S": key}, "total_items": {"N": str(data.get("total_items", 0))}, "total_value": {"N": str(data.get("total_value", 0))}},
+            Item={
+                "pk": {"S": key},
+                "total_items": {"N": str(data.get("total_items", 0))},
+                "total_value": {"N": str(data.get("total_value", 0))},
+            },
         )
     return {"statusCode": 200, "body": f"processed {len(event['Records'])}"}

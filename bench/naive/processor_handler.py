@@ -12,6 +12,10 @@ def handler(event, context):
         detail = json.loads(record["body"])["detail"]
         dynamodb.put_item(
             TableName=os.environ["RESULTS_TABLE"],
-            Item={"record_id": {"S": detail["record_id"]}, "data_type": {"S": detail["data_type"]}, "payload": {"S": json.dumps(detail["payload"])}},
+            Item={
+                "record_id": {"S": detail["record_id"]},
+                "data_type": {"S": detail["data_type"]},
+                "payload": {"S": json.dumps(detail["payload"])},
+            },
         )
     return {"statusCode": 200}

@@ -16,7 +16,13 @@ def handler(event, context):
             {
                 "Source": "naive.router",
                 "DetailType": "Record Routed",
-                "Detail": json.dumps({"record_id": record.get("record_id"), "data_type": data_type, "payload": record.get("payload")}),
+                "Detail": json.dumps(
+                    {
+                        "record_id": record.get("record_id"),
+                        "data_type": data_type,
+                        "payload": record.get("payload"),
+                    }
+                ),
                 "EventBusName": os.environ["BUS_NAME"],
             }
         ]

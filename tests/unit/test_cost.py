@@ -115,8 +115,12 @@ def test_ingest_ours_vs_naive_hand_checked() -> None:
 
 
 def test_routing_has_two_events_per_record_on_both_sides() -> None:
-    ours = cost.routing_usage(cost.lambda_usage(0.1, 100, 256), cost.lambda_usage(0.1, 50, 256), router_batch=10, processor_batch=10)
-    naive = cost.routing_usage(cost.lambda_usage(1, 40, 256), cost.lambda_usage(1, 30, 256), router_batch=None, processor_batch=1)
+    ours = cost.routing_usage(
+        cost.lambda_usage(0.1, 100, 256), cost.lambda_usage(0.1, 50, 256), router_batch=10, processor_batch=10
+    )
+    naive = cost.routing_usage(
+        cost.lambda_usage(1, 40, 256), cost.lambda_usage(1, 30, 256), router_batch=None, processor_batch=1
+    )
     assert ours["eventbridge_events"] == naive["eventbridge_events"] == 2
     assert ours["sqs_requests"] == pytest.approx(2.4)  # two queues, batched
     assert naive["sqs_requests"] == pytest.approx(3.0)  # one queue, one message per invocation
@@ -153,6 +157,16 @@ def test_fargate_crossover_hand_checked() -> None:
 
 def test_prices_file_is_valid_json_with_every_unit_the_builders_use() -> None:
     units = set(json.loads(cost.PRICES.read_text())["prices"])
-    used = set(cost.ingest_usage({}, queue_batch=1)) | set(cost.routing_usage({}, {}, router_batch=1, processor_batch=1))
+    used = set(cost.ingest_usage({}, queue_batch=1)) | set(
+        cost.routing_usage({}, {}, router_batch=1, processor_batch=1)
+    )
     used |= set(cost.inference_usage({}, {}, queue_batch=1, model_gets=1)) | set(cost.kinesis_usage(1, 1))
     assert used <= units
+
+
+def test_kinesis_vs_sqs_crossover_hand_checked() -> None:
+    # SQS in batches of 10: 1.2 requests x $0.40/1M = $4.8e-7 per event; Kinesis: 1 PUT unit x $0.014/1M = $1.4e-8
+    # per event plus $0.015 / 3600 = $4.1667e-6 per second for the shard: 4.1667e-6 / (4.8e-7 - 1.4e-8) = 8.94/s.
+    assert cost.kinesis_vs_sqs_crossover(TABLE) == pytest.approx(8.941, abs=0.001)
+    # One message per invocation (3 requests per event): $1.2e-6 per event, so the shard pays off sooner.
+    assert cost.kinesis_vs_sqs_crossover(TABLE, batch_size=1) == pytest.approx(3.513, abs=0.001)
