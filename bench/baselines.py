@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import sys
 import time
 import uuid
@@ -23,7 +22,6 @@ from typing import Any
 from localcloud.testing import wait_until
 
 NAIVE = Path(__file__).resolve().parent / "naive"
-_REPORT = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms\tBilled Duration: (\d+) ms")
 
 
 # ----------------------------------------------------------------------------------------------- plumbing
@@ -115,31 +113,25 @@ def _wait_items(cloud: Any, table: str, expected: int, what: str, timeout: float
     )
 
 
-def reports(cloud: Any, function: str) -> list[tuple[float, int]]:
-    """(duration ms, billed ms) of every invocation of a function so far, from its REPORT log lines, in order."""
-    from localcloud.client import LocalCloudError
-
-    found = []
-    try:
-        lines = cloud.logs(function, lines=1_000_000)
-    except LocalCloudError:  # never invoked yet: no log
-        return []
-    for line in lines:
-        match = _REPORT.search(line["message"])
-        if match:
-            found.append((float(match.group(1)), int(match.group(2))))
-    return found
+def snapshot(cloud: Any, functions: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each function's cumulative stats in the local cloud (invocations, total and billed milliseconds)."""
+    stats = cloud.status()["functions"]
+    return {fn: stats.get(fn, {}) for fn in functions}
 
 
-def lambda_figures(cloud: Any, function: str, since: int = 0) -> dict[str, Any]:
-    """Invocations, mean duration and mean billed duration of a function's invocations after the first ``since``
-    (the phase being measured), and its configured memory: what the cost model needs."""
-    rows = reports(cloud, function)[since:]
+def lambda_figures(cloud: Any, function: str, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Invocations, mean duration and mean billed duration of a function's invocations since ``since`` (its
+    ``snapshot`` row when the measured phase began), and its configured memory: what the cost model needs."""
+    now = cloud.status()["functions"].get(function, {})
+    since = since or {}
+    invocations = now.get("invocations", 0) - since.get("invocations", 0)
+    total = now.get("duration_total_ms", 0) - since.get("duration_total_ms", 0)
+    billed = now.get("billed_total_ms", 0) - since.get("billed_total_ms", 0)
     memory = cloud.boto3_client("lambda").get_function_configuration(FunctionName=function)["MemorySize"]
     return {
-        "invocations": len(rows),
-        "mean_duration_ms": round(sum(r[0] for r in rows) / len(rows), 3) if rows else None,
-        "mean_billed_ms": round(sum(r[1] for r in rows) / len(rows), 3) if rows else None,
+        "invocations": invocations,
+        "mean_duration_ms": round(total / invocations, 3) if invocations else None,
+        "mean_billed_ms": round(billed / invocations, 3) if invocations else None,
         "memory_mb": memory,
     }
 
@@ -147,7 +139,7 @@ def lambda_figures(cloud: Any, function: str, since: int = 0) -> dict[str, Any]:
 def _measure(
     cloud: Any, functions: Sequence[str], table: str, total: int, produce: Callable[[], None]
 ) -> dict[str, Any]:
-    since = {fn: len(reports(cloud, fn)) for fn in functions}
+    since = snapshot(cloud, functions)
     started = time.perf_counter()
     produce()
     _wait_items(cloud, table, total, f"{total} naive results in {table}")

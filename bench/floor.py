@@ -31,7 +31,8 @@ SOURCES = [ROOT / "functions", ROOT / "layers" / "shared" / "python", ROOT / "la
 
 
 def mapping_uuid(lam: Any, function: str) -> str:
-    [mapping] = lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
+    mappings = lam.list_event_source_mappings()["EventSourceMappings"]
+    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(f":function:{function}")]
     return mapping["UUID"]
 
 
@@ -42,6 +43,10 @@ def set_mapping(lam: Any, uuid: str, enabled: bool) -> None:
         timeout=30,
         what="mapping state",
     )
+
+
+def _delivered(cloud: Any, uuid: str) -> int:
+    return next((row["messages"] for row in cloud.status()["deliveries"] if row.get("uuid") == uuid), 0)
 
 
 def queue_depth(sqs: Any, queue_url: str) -> int:
@@ -58,14 +63,17 @@ def measure(cloud: Any, function: str, queue_url: str, messages: int, produce: A
     uuid = mapping_uuid(lam, function)
     set_mapping(lam, uuid, False)
     try:
-        time.sleep(0.5)  # a poll in flight when the mapping was disabled may still take a batch
+        time.sleep(
+            1.5
+        )  # a poller's long poll (1 s) in flight when the mapping was disabled may still take a batch
+        delivered = _delivered(cloud, uuid)
         before = queue_depth(sqs, queue_url)
         produce()
-        wait_until(
-            lambda: queue_depth(sqs, queue_url) >= before + messages,
-            timeout=300,
-            what=f"{messages} messages queued",
-        )
+
+        def queued() -> bool:  # every message produced is waiting, or was taken by that last poll
+            return queue_depth(sqs, queue_url) + _delivered(cloud, uuid) - delivered >= before + messages
+
+        wait_until(queued, timeout=300, what=f"{messages} messages queued")
         config = lam.get_function_configuration(FunctionName=function)
         with tempfile.TemporaryDirectory() as folder:
             spec_path, out_path = Path(folder) / "spec.json", Path(folder) / "result.json"
@@ -76,7 +84,7 @@ def measure(cloud: Any, function: str, queue_url: str, messages: int, produce: A
                 "handler": config["Handler"],
                 "queue_url": queue_url,
                 "queue_arn": queue_arn,
-                "messages": before + messages,
+                "messages": queue_depth(sqs, queue_url),
                 "function": function,
                 "memory": config["MemorySize"],
                 "out": str(out_path),

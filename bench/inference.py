@@ -172,7 +172,7 @@ def run() -> dict:
         from concurrent.futures import ThreadPoolExecutor
 
         api_function = outputs["inference_api_function_name"]
-        since = {fn: len(baselines.reports(cloud, fn)) for fn in (worker, api_function)}
+        since = baselines.snapshot(cloud, [worker, api_function])
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             replies = list(pool.map(lambda data: client.submit(api, data), images))

@@ -26,7 +26,7 @@ def run() -> dict:
         run_ = ingest.Run.new(OBJECTS, 0.0, seed=1)
         clients = deployed.cloud.boto3_client
         function = deployed.outputs["ingest_function_name"]
-        since = len(baselines.reports(deployed.cloud, function))
+        since = baselines.snapshot(deployed.cloud, [function])[function]
         started = time.perf_counter()
         ingest.upload(clients("s3"), deployed.outputs["landing_bucket_name"], run_.samples, workers=8)
         uploaded = time.perf_counter() - started

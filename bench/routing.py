@@ -71,7 +71,7 @@ def _phase(deployed: Any, name: str, via: str) -> dict[str, Any]:
     _warm_up(deployed)
     run = routing.RecordRun.new(RECORDS, 0.0, seed=len(name))
     functions = [fn for names in _functions(outputs).values() for fn in names]
-    since = {fn: len(baselines.reports(cloud, fn)) for fn in functions}
+    since = baselines.snapshot(cloud, functions)
     before = cloud.status()
     started = time.perf_counter()
     producer_calls = 0
