@@ -248,7 +248,7 @@ def routing(cloud: Any, records: int, memory_mb: int) -> dict[str, Any]:
 
 
 def inference(
-    cloud: Any, images: Sequence[bytes], model_onnx: bytes, ml_layer_arn: str, memory_mb: int
+    cloud: Any, images: Sequence[bytes], model_onnx: bytes, layers: Sequence[str], memory_mb: int
 ) -> dict[str, Any]:
     """S3 notification -> one invocation per image that downloads the model and builds its session every call
     (seed 004, "Async Image Classifier"). Images are uploaded straight to its bucket, 8 producers."""
@@ -266,7 +266,7 @@ def inference(
     s3.put_object(Bucket=models, Key="model.onnx", Body=model_onnx)
     _table(cloud, table, "pk")
     env = {"MODEL_BUCKET": models, "MODEL_KEY": "model.onnx", "RESULTS_TABLE": table}
-    arn = _function(cloud, name, "inference_handler", env, memory_mb, layers=[ml_layer_arn])
+    arn = _function(cloud, name, "inference_handler", env, memory_mb, layers=layers)
     _bucket_to_lambda(cloud, images_bucket, arn)
 
     def upload(prefix: str, batch: Sequence[bytes]) -> None:

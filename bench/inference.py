@@ -191,7 +191,11 @@ def run() -> dict:
             lambda: [client.submit(api, data) for data in floor_images],
         )
         naive = baselines.inference(
-            cloud, images, trained.onnx, outputs["ml_layer_arn"], figures[worker]["memory_mb"]
+            cloud,
+            images,
+            trained.onnx,
+            [outputs["shared_layer_arn"], outputs["ml_layer_arn"]],
+            figures[worker]["memory_mb"],
         )
     compute = [ms for b in batches for ms in b["compute_ms"]]
     handler_per_image = [b["handler_ms"] / b["records"] for b in batches if b["records"]]

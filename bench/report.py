@@ -47,9 +47,11 @@ def _row(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
             "events": data["objects"],
         }
         naive_events = data["naive"]["objects"]
+        floor_function = data["lambda"]
     elif name == "routing":
         batched = data["batched_router"]
         ours, naive = batched["routed_events_per_second"], data["naive"]["routed_events_per_second"]
+        floor_function = next(v for k, v in batched["lambda"].items() if k.endswith("router"))
         lam = {
             "ours": list(batched["lambda"].values()),
             "naive": list(data["naive"]["lambda"].values()),
@@ -65,6 +67,7 @@ def _row(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
             "events": data["load"]["images"],
         }
         naive_events = data["naive"]["images"]
+        floor_function = worker[0]
     else:
         return None
 
@@ -75,6 +78,8 @@ def _row(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
         "ours": ours,
         "naive": naive,
         "floor": data["in_process"]["records_per_second_in_handler"],
+        "runtime_ms_per_batch": floor_function["mean_billed_ms"],
+        "floor_ms_per_batch": data["in_process"]["handler_ms_per_batch"],
         "ours_ms_per_event": ms_per_event(lam["ours"], lam["events"]),
         "naive_ms_per_event": ms_per_event(lam["naive"], naive_events),
         "cost": data["cost"],
