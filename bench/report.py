@@ -170,6 +170,17 @@ def _cost_table(name: str, compared: dict[str, Any]) -> list[str]:
             cells.append(f"{_usd(line['usd'])} ({line['quantity']:,.0f})" if line else "-")
         out.append(f"| {unit} ({units[unit]['unit'].split(' (')[0]}) | {cells[0]} | {cells[1]} |")
     out.append(f"| **total** | **{_usd(compared['ours']['usd'])}** | **{_usd(compared['naive']['usd'])}** |")
+    differing = [
+        u for u in set(ours) | set(naive) if ours.get(u, {}).get("usd") != naive.get(u, {}).get("usd")
+    ]
+    ours_part = sum(ours[u]["usd"] for u in differing if u in ours)
+    naive_part = sum(naive[u]["usd"] for u in differing if u in naive)
+    out.append(
+        f"| lines that differ ({', '.join(sorted(differing))}) | {_usd(ours_part)} | {_usd(naive_part)} "
+        f"(x{naive_part / ours_part:.2f}) |"
+        if ours_part
+        else "| lines that differ | - | - |"
+    )
     return out
 
 
