@@ -121,6 +121,7 @@ def deployed_cloud() -> Iterator[Deployed]:
 
 @contextlib.contextmanager
 def _deploy() -> Iterator[Deployed]:
+    from sluicectl import inference
     from sluicectl.terraform import Terraform
 
     artifacts = build()
@@ -130,4 +131,6 @@ def _deploy() -> Iterator[Deployed]:
         terraform = Terraform.local(cloud.endpoint, cloud.home / "terraform", artifacts)  # type: ignore[attr-defined]
         terraform.init()
         apply_seconds = terraform.apply()
-        yield Deployed(cloud, terraform.outputs(), apply_seconds, start_seconds, terraform)
+        outputs = terraform.outputs()
+        inference.use_api_key(outputs)
+        yield Deployed(cloud, outputs, apply_seconds, start_seconds, terraform)

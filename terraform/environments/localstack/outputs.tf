@@ -304,3 +304,13 @@ output "ml_layer_arn" {
   description = "Version ARN of the ml layer."
   value       = module.stack.ml_layer_arn
 }
+
+output "api_keys_parameter" {
+  description = "SSM parameter holding the HTTP API key hashes; manage keys with `sluicectl api-key`."
+  value       = module.stack.api_keys_parameter
+}
+
+output "api_key" {
+  description = "The development API key this throwaway environment accepts (send it as Authorization: Bearer <key>). Real environments never output a key."
+  value       = var.api_key
+}
