@@ -30,9 +30,9 @@ from sluicectl import model as digits
 from . import baselines, cost, floor
 from .common import ROOT, deployed_cloud, percentile, show, summary, write
 
-COLD_STARTS = 5
+COLD_STARTS = 3
 FLOOR_IMAGES = 100
-LATENCY_SAMPLES = 60
+LATENCY_SAMPLES = 30
 WARM_IMAGES = 200
 TARGETS = {"init_ms": 300, "warm_image_p50_ms": 5, "api_to_result_p50_ms": 1000}
 

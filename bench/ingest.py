@@ -13,9 +13,9 @@ from sluicectl import ingest
 from . import baselines, cost, floor
 from .common import deployed_cloud, show, write
 
-OBJECTS = int(os.environ.get("BENCH_INGEST_OBJECTS", "1000"))
-NAIVE_OBJECTS = int(os.environ.get("BENCH_NAIVE_OBJECTS", "500"))
-FLOOR_OBJECTS = int(os.environ.get("BENCH_FLOOR_OBJECTS", "300"))
+OBJECTS = int(os.environ.get("BENCH_INGEST_OBJECTS", "600"))
+NAIVE_OBJECTS = int(os.environ.get("BENCH_NAIVE_OBJECTS", "300"))
+FLOOR_OBJECTS = int(os.environ.get("BENCH_FLOOR_OBJECTS", "200"))
 
 
 def run() -> dict:

@@ -32,9 +32,9 @@ from sluicectl import routing
 from . import baselines, cost, floor
 from .common import deployed_cloud, show, write
 
-RECORDS = int(os.environ.get("BENCH_ROUTING_RECORDS", "1000"))
-NAIVE_RECORDS = int(os.environ.get("BENCH_NAIVE_RECORDS", "500"))
-FLOOR_RECORDS = int(os.environ.get("BENCH_FLOOR_RECORDS", "300"))
+RECORDS = int(os.environ.get("BENCH_ROUTING_RECORDS", "600"))
+NAIVE_RECORDS = int(os.environ.get("BENCH_NAIVE_RECORDS", "300"))
+FLOOR_RECORDS = int(os.environ.get("BENCH_FLOOR_RECORDS", "200"))
 
 
 def _functions(outputs: dict[str, Any]) -> dict[str, list[str]]:
