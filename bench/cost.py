@@ -283,3 +283,22 @@ def kinesis_vs_sqs_crossover(
     kinesis_per_event = chunks(record_bytes, KINESIS_PUT_UNIT) * prices["kinesis_put_units"]
     shard_per_second = prices["kinesis_shard_hours"] / 3600
     return shard_per_second / (sqs_per_event - kinesis_per_event)
+
+
+ONE_VCPU_MB = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda memory and CPU docs)
+
+
+def lambda_usd_per_event_at_one_vcpu(
+    compute_seconds_per_event: float, invocations_per_event: float, table: Mapping[str, Any] | None = None
+) -> float:
+    """Lambda's price for an event's CPU-bound work on one full vCPU (1,769 MB): the like-for-like figure to set
+    against a 1-vCPU task. The local runtime does not throttle CPU by memory, so its durations are full-core
+    durations; on AWS a smaller function takes proportionally longer for CPU-bound work and costs about the same."""
+    prices = unit_prices(table or load_prices())
+    usage = lambda_usage(
+        invocations_per_event, compute_seconds_per_event * 1000 / invocations_per_event, ONE_VCPU_MB
+    )
+    return (
+        usage["lambda_requests"] * prices["lambda_requests"]
+        + usage["lambda_gb_seconds"] * prices["lambda_gb_seconds"]
+    )

@@ -81,6 +81,7 @@ def _row(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
         "runtime_ms_per_batch": floor_function["mean_billed_ms"],
         "floor_ms_per_batch": data["in_process"]["handler_ms_per_batch"],
         "ours_ms_per_event": ms_per_event(lam["ours"], lam["events"]),
+        "ours_invocations_per_event": sum(r["invocations"] for r in lam["ours"]) / lam["events"],
         "naive_ms_per_event": ms_per_event(lam["naive"], naive_events),
         "cost": data["cost"],
         "measured_at": data.get("measured_at"),
@@ -286,16 +287,19 @@ def _crossover(rows: dict[str, dict[str, Any]], prices: dict[str, Any]) -> list[
     out = [
         "## When an always-on service is cheaper than Lambda",
         "",
-        "Lambda compute (requests + GB-seconds, ours) against a Fargate service of at least 2 tasks (1 vCPU, 2 GB, two",
-        "zones) kept at 60 % utilisation, each task doing the work in the time ours is billed per event",
-        "(`cost.fargate_crossover`). Queues, tables and buckets cost the same either way and are left out.",
+        "Lambda compute against a Fargate service of at least 2 tasks (1 vCPU, 2 GB, two zones) kept at 60 % busy",
+        "(`cost.fargate_crossover`). Like for like on CPU: the work per event is ours' billed time per event on the",
+        "local runtime (which does not throttle CPU by memory, so these are full-core times), priced on Lambda at",
+        "1,769 MB, where a function has one vCPU ([Lambda memory and CPU](https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html)),",
+        "and done by a task in the same time. Queues, tables and buckets cost the same either way and are left out.",
         "",
-        "| pipeline | Lambda compute per 1M events | task $/h | events/s per task | Lambda dearer above |",
+        "| pipeline | Lambda per 1M events at 1 vCPU | task $/h | events/s per task | Lambda dearer above |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, row in rows.items():
-        compute = cost.lambda_only({k: v["quantity"] / 1e6 for k, v in row["cost"]["ours"]["lines"].items()})
-        per_event = cost.bill(compute, prices)["usd"] / 1e6
+        per_event = cost.lambda_usd_per_event_at_one_vcpu(
+            row["ours_ms_per_event"] / 1000, row["ours_invocations_per_event"], prices
+        )
         result = cost.fargate_crossover(per_event, row["ours_ms_per_event"] / 1000, prices)
         crossover = result["crossover_events_per_s"]
         out.append(

@@ -170,3 +170,14 @@ def test_kinesis_vs_sqs_crossover_hand_checked() -> None:
     assert cost.kinesis_vs_sqs_crossover(TABLE) == pytest.approx(8.941, abs=0.001)
     # One message per invocation (3 requests per event): $1.2e-6 per event, so the shard pays off sooner.
     assert cost.kinesis_vs_sqs_crossover(TABLE, batch_size=1) == pytest.approx(3.513, abs=0.001)
+
+
+def test_lambda_at_one_vcpu_and_the_fargate_crossover_for_a_cpu_bound_pipeline() -> None:
+    # 30 ms of CPU per event in batches of 10: 0.1 request ($2e-8) + 0.03 s x 1769/1024 GB = 0.051826 GB-s
+    # ($8.6377e-7): $8.8377e-7 per event. A task does 0.6 / 0.03 = 20 events/s at $0.04937/h: $6.857e-7 per
+    # event, cheaper, so the crossover is the 2-task floor: 2 x 0.04937 / (3600 x 8.8377e-7) = 31.0 events/s.
+    per_event = cost.lambda_usd_per_event_at_one_vcpu(0.030, 0.1, TABLE)
+    assert per_event == pytest.approx(8.8377e-7, rel=1e-4)
+    result = cost.fargate_crossover(per_event, 0.030, TABLE)
+    assert result["task_events_per_s"] == pytest.approx(20.0)
+    assert result["crossover_events_per_s"] == pytest.approx(31.0, abs=0.1)

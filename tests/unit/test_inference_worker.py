@@ -65,14 +65,26 @@ def env(aws: None, trained, tmp_path):
 
 def job(ports, data: bytes, status: str = "queued") -> tuple[str, dict]:
     job_id = uuid.uuid4().hex
-    ports.dynamodb.put_item(TableName=JOBS, Item={"job_id": {"S": job_id}, "status": {"S": status}, "created_at": {"S": "2026-01-01T00:00:00Z"}, "expires_at": {"N": "9999999999"}})
+    ports.dynamodb.put_item(
+        TableName=JOBS,
+        Item={
+            "job_id": {"S": job_id},
+            "status": {"S": status},
+            "created_at": {"S": "2026-01-01T00:00:00Z"},
+            "expires_at": {"N": "9999999999"},
+        },
+    )
     put = ports.s3.put_object(Bucket=INPUTS, Key=f"inputs/{job_id}", Body=data)
     event = {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created", "source": "aws.s3",
         "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
         "detail": {"bucket": {"name": INPUTS}, "object": {"key": f"inputs/{job_id}", "size": len(data), "etag": put["ETag"].strip('"')}},
     }  # fmt: skip
-    return job_id, {"messageId": str(uuid.uuid4()), "body": json.dumps(event), "attributes": {"ApproximateReceiveCount": "1"}}
+    return job_id, {
+        "messageId": str(uuid.uuid4()),
+        "body": json.dumps(event),
+        "attributes": {"ApproximateReceiveCount": "1"},
+    }
 
 
 def stored(ports, job_id: str) -> dict:
@@ -103,7 +115,10 @@ def test_a_bad_image_fails_its_job_with_the_reason_and_the_rest_of_the_batch_suc
     result = logic.process_batch([good, bad, empty], ports, models)
     assert [item.error for item in result.items] == [None, None, None]  # handled: nothing to retry
     assert stored(ports, good_id)["status"]["S"] == "succeeded"
-    assert (stored(ports, bad_id)["status"]["S"], stored(ports, bad_id)["error_code"]["S"]) == ("failed", "unsupported_media_type")
+    assert (stored(ports, bad_id)["status"]["S"], stored(ports, bad_id)["error_code"]["S"]) == (
+        "failed",
+        "unsupported_media_type",
+    )
     assert stored(ports, empty_id)["error_code"]["S"] == "empty" and stored(ports, empty_id)["reason"]["S"]
     details = [json.loads(e["Detail"]) for e in events.entries]
     for detail in details:
@@ -122,7 +137,19 @@ def test_a_redelivered_message_changes_nothing_and_publishes_again(env) -> None:
     assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id, job_id]  # at least once
 
 
-@pytest.mark.parametrize("body", ["not json", json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": INPUTS}, "object": {"key": "other/x", "etag": "e"}}})])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        json.dumps(
+            {
+                "source": "aws.s3",
+                "detail-type": "Object Created",
+                "detail": {"bucket": {"name": INPUTS}, "object": {"key": "other/x", "etag": "e"}},
+            }
+        ),
+    ],
+)
 def test_a_malformed_message_is_a_permanent_error(env, body: str) -> None:
     ports, models, _ = env
     result = logic.process_batch([{"messageId": "m1", "body": body}], ports, models)
@@ -143,14 +170,19 @@ def test_no_model_is_transient_until_the_last_receive_which_ends_the_job(env, tm
     ports.s3.create_bucket(Bucket="sluice-test-no-models")
     job_id, record = job(ports, digits.render_digit(digits.load_split()[1][0], 32))
     first = logic.process_batch([record], ports, empty)
-    assert isinstance(first.items[0].error, model_store.ModelUnavailable) and not isinstance(first.items[0].error, PermanentError)
+    assert isinstance(first.items[0].error, model_store.ModelUnavailable) and not isinstance(
+        first.items[0].error, PermanentError
+    )
     assert stored(ports, job_id)["status"]["S"] == "queued"  # retried by SQS
 
     record["attributes"]["ApproximateReceiveCount"] = "3"
     last = logic.process_batch([record], ports, empty)
     assert last.items[0].error is not None  # still a failure: SQS dead-letters the message
     item = stored(ports, job_id)
-    assert (item["status"]["S"], item["error_code"]["S"]) == ("failed", "retries_exhausted") and "ModelUnavailable" in item["reason"]["S"]
+    assert (item["status"]["S"], item["error_code"]["S"]) == (
+        "failed",
+        "retries_exhausted",
+    ) and "ModelUnavailable" in item["reason"]["S"]
     assert json.loads(events.entries[-1]["Detail"])["error_code"] == "retries_exhausted"
 
 
@@ -171,7 +203,9 @@ def test_an_event_that_cannot_be_published_is_retried(env) -> None:
     failing = logic.Ports(**{**ports.__dict__, "events": Events(fail=True)})
     job_id, record = job(failing, digits.render_digit(digits.load_split()[1][0], 32))
     result = logic.process_batch([record], failing, models)
-    assert isinstance(result.items[0].error, RuntimeError)  # transient: redelivered, then published as a duplicate
+    assert isinstance(
+        result.items[0].error, RuntimeError
+    )  # transient: redelivered, then published as a duplicate
     assert stored(ports, job_id)["status"]["S"] == "succeeded"
 
 
