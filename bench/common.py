@@ -108,6 +108,11 @@ def shared_deployment() -> Iterator[None]:
             _SHARED.clear()
 
 
+def shared() -> bool:
+    """Whether the benchmarks run on one shared deployment (``make bench``)."""
+    return bool(_SHARED)
+
+
 @contextlib.contextmanager
 def deployed_cloud() -> Iterator[Deployed]:
     """A fresh local cloud with the local environment applied (the same path `make demo` and the tests take), or
