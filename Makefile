@@ -140,8 +140,12 @@ fmt: setup ## Format Python (ruff) and Terraform (terraform fmt)
 	terraform fmt -recursive terraform
 
 .PHONY: bench
-bench: setup build ## Run the benchmarks: write bench/results/*.json and print figures and ratios
+bench: setup build ## Run every benchmark (with its naive and in-process baselines): bench/results/*.json, docs/benchmarks.md + plots
 	$(PY) -m bench
+
+.PHONY: bench-report
+bench-report: setup ## Regenerate docs/benchmarks.md and its plots from bench/results/*.json without running anything
+	$(PY) -m bench report
 
 ## LocalStack (needs Docker)
 .PHONY: localstack-up
