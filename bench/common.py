@@ -95,6 +95,7 @@ def build() -> Path:
 @contextlib.contextmanager
 def deployed_cloud() -> Iterator[Deployed]:
     """A fresh local cloud with the local environment applied (the same path `make demo` and the tests take)."""
+    from sluicectl import inference
     from sluicectl.terraform import Terraform
 
     artifacts = build()
@@ -104,4 +105,6 @@ def deployed_cloud() -> Iterator[Deployed]:
         terraform = Terraform.local(cloud.endpoint, cloud.home / "terraform", artifacts)  # type: ignore[attr-defined]
         terraform.init()
         apply_seconds = terraform.apply()
-        yield Deployed(cloud, terraform.outputs(), apply_seconds, start_seconds, terraform)
+        outputs = terraform.outputs()
+        inference.use_api_key(outputs)
+        yield Deployed(cloud, outputs, apply_seconds, start_seconds, terraform)

@@ -25,8 +25,8 @@ from rich.table import Table
 from localcloud.client import LocalCloudClient
 from localcloud.config import Config
 
+from . import api_keys, inference, ingest, routing
 from . import documents as document_runs
-from . import ingest, routing
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
@@ -70,7 +70,9 @@ def deploy_local(artifacts: Path, start: bool = False) -> tuple[LocalCloudClient
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
     console.print(f"[green]applied[/] terraform/environments/local to {client.endpoint} in {seconds:.1f} s")
-    return client, terraform.outputs()
+    outputs = terraform.outputs()
+    inference.use_api_key(outputs)
+    return client, outputs
 
 
 @app.command()
@@ -225,6 +227,52 @@ def fanout(
         raise typer.Exit(1)
     console.print(f"[green]✓ every upload completed[/]: {objects} completions read from the client's queue")
 
+
+api_key_app = typer.Typer(help="API keys of the HTTP APIs (hashes in SSM; the authorizer reads them).", no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
+ParameterOption = Annotated[
+    str | None, typer.Option("--parameter", help="The key store's SSM parameter (output api_keys_parameter); default: the local environment's.")
+]
+
+
+def _key_store(parameter: str | None) -> tuple[object, str]:
+    """An SSM client and the key store's name: the given one (any endpoint boto3 is configured for) or the local
+    environment's."""
+    import boto3
+
+    if parameter is not None:
+        return boto3.client("ssm"), parameter
+    client, config = local_cloud()
+    return client.boto3_client("ssm"), local_terraform(client, config, ROOT / "dist").outputs()["api_keys_parameter"]
+
+
+@api_key_app.command("add")
+def api_key_add(client_name: Annotated[str, typer.Argument(help="Who the key is for.")], parameter: ParameterOption = None) -> None:
+    """Create a key for CLIENT_NAME (replacing its previous one); the key is printed once, only its hash is kept."""
+    ssm, name = _key_store(parameter)
+    key = api_keys.add(ssm, name, client_name)
+    console.print(f"[green]key for {client_name}[/] (shown once; send it as Authorization: Bearer <key>):")
+    print(key)
+
+
+@api_key_app.command("list")
+def api_key_list(parameter: ParameterOption = None) -> None:
+    """The clients that have a key (never the keys)."""
+    ssm, name = _key_store(parameter)
+    table = Table("client", "sha256 (first 12)", title=name)
+    for client_name, digest in sorted(api_keys.read(ssm, name).items()):
+        table.add_row(client_name, digest[:12])
+    console.print(table)
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(client_name: Annotated[str, typer.Argument(help="Whose key to revoke.")], parameter: ParameterOption = None) -> None:
+    """Delete CLIENT_NAME's key (effective within the authorizer's cache times)."""
+    ssm, name = _key_store(parameter)
+    if not api_keys.revoke(ssm, name, client_name):
+        console.print(f"[red]{client_name} has no key[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]revoked[/] {client_name}")
 
 @app.command()
 def documents(

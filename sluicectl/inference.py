@@ -1,10 +1,14 @@
 """A client of pipeline 3's HTTP API, as `curl` would use it (plain HTTP requests, no SDK): submit images inline
 or through an upload URL, poll results. Tests, benchmarks and `make model` users share it.
+
+Every route needs an API key (``Authorization: Bearer <key>``): taken from ``SLUICE_API_KEY``, which the CLI,
+the tests and the benchmarks set from the environment's ``api_key`` Terraform output on the local cloud.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -37,15 +41,32 @@ def http(method: str, url: str, data: bytes | None = None, headers: dict[str, st
     return Reply(status, body if isinstance(body, dict) else {"value": body}, got)
 
 
-def submit(api_url: str, image: bytes, content_type: str = "image/png") -> Reply:
-    """POST the image inline (curl -X POST --data-binary @digit.png -H 'Content-Type: image/png' .../predictions)."""
-    return http("POST", f"{api_url}/predictions", image, {"Content-Type": content_type})
+API_KEY_VARIABLE = "SLUICE_API_KEY"
 
 
-def submit_upload(api_url: str, image: bytes, content_type: str = "image/png", declared_length: int | None = None) -> Reply:
-    """Ask for an upload URL, then PUT the image there (the large-image path). Returns the POST's reply."""
+def auth_headers(api_key: str | None = None) -> dict[str, str]:
+    """The Authorization header for ``api_key`` (default: $SLUICE_API_KEY); none without a key."""
+    key = api_key if api_key is not None else os.environ.get(API_KEY_VARIABLE)
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def use_api_key(outputs: dict[str, Any]) -> None:
+    """Adopt a throwaway environment's development key (its ``api_key`` output) unless $SLUICE_API_KEY is set."""
+    if outputs.get("api_key") and not os.environ.get(API_KEY_VARIABLE):
+        os.environ[API_KEY_VARIABLE] = outputs["api_key"]
+
+
+def submit(api_url: str, image: bytes, content_type: str = "image/png", api_key: str | None = None) -> Reply:
+    """POST the image inline (curl -X POST --data-binary @digit.png -H 'Content-Type: image/png'
+    -H "Authorization: Bearer $SLUICE_API_KEY" .../predictions)."""
+    return http("POST", f"{api_url}/predictions", image, {"Content-Type": content_type, **auth_headers(api_key)})
+
+
+def submit_upload(api_url: str, image: bytes, content_type: str = "image/png", declared_length: int | None = None, api_key: str | None = None) -> Reply:
+    """Ask for an upload URL, then PUT the image there (the large-image path). Returns the POST's reply. The PUT
+    carries no API key: the presigned URL is its authorization."""
     request = {"content_type": content_type, "content_length": len(image) if declared_length is None else declared_length}
-    reply = http("POST", f"{api_url}/predictions", json.dumps(request).encode(), {"Content-Type": "application/json"})
+    reply = http("POST", f"{api_url}/predictions", json.dumps(request).encode(), {"Content-Type": "application/json", **auth_headers(api_key)})
     if reply.status != 202:
         return reply
     upload = reply.body["upload"]
@@ -55,8 +76,8 @@ def submit_upload(api_url: str, image: bytes, content_type: str = "image/png", d
     return reply
 
 
-def result(url: str) -> Reply:
-    return http("GET", url)
+def result(url: str, api_key: str | None = None) -> Reply:
+    return http("GET", url, headers=auth_headers(api_key))
 
 
 def wait_ended(result_urls: Iterable[str], timeout: float = 120.0, workers: int = 8, on_progress: Callable[[int], None] | None = None) -> dict[str, dict[str, Any]]:

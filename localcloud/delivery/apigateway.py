@@ -474,6 +474,9 @@ class HttpApiDelivery(Delivery):
         sources = authorizer.identity_source or []
         sources = [sources] if isinstance(sources, str) else list(sources)
         event["identitySource"] = [headers.get(source.rsplit(".", 1)[-1].lower(), "") for source in sources]
+        if sources and not all(event["identitySource"]):
+            # As API Gateway does: a request missing an identity source is refused before the authorizer runs.
+            return None, message(401, "Unauthorized")
         try:
             result = self.cloud.lambdas.invoke(self.cloud.lambdas.function(found.group(1)), json.dumps(event).encode())
             decision = json.loads(result.payload) if not result.errored else {}

@@ -293,6 +293,11 @@ module "inference_http_api" {
     "POST /predictions"     = { integration = "api" }
     "GET /predictions/{id}" = { integration = "api" }
   }
+  authorizer = local.http_api_authorizer
+
+  alarm_topic_arn               = module.alarm_topic.arn
+  server_errors_alarm_threshold = var.api_server_errors_alarm_threshold
+  alarm_evaluation_periods      = var.alarm_evaluation_periods
 
   throttling_burst_limit = var.inference_api_throttling_burst_limit
   throttling_rate_limit  = var.inference_api_throttling_rate_limit

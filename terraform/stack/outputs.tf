@@ -79,6 +79,7 @@ output "function_names" {
     ingest_processor = module.ingest_processor.function_name
     inference_api    = module.inference_api.function_name
     inference_worker = module.inference_worker.function_name
+    api_authorizer   = module.api_authorizer.function_name
   }, local.routing_function_names)
 }
 
@@ -88,6 +89,7 @@ output "alarm_names" {
     module.ingest_queue.alarm_names, module.ingest_processor.alarm_names,
     module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
     local.routing_alarm_names,
+    module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
   )
 }
 
@@ -220,4 +222,9 @@ output "pipelines" {
       }
     }
   })
+}
+
+output "api_keys_parameter" {
+  description = "SSM SecureString parameter holding the HTTP API key hashes ({client: sha256 hex}); manage keys with `sluicectl api-key`."
+  value       = aws_ssm_parameter.api_keys.name
 }

@@ -135,3 +135,32 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_key_hashes" {
+  description = "Initial API keys of the HTTP APIs as {client name: sha256 hex of the key}; afterwards keys are managed with `sluicectl api-key` (Terraform ignores the parameter's value). Empty = no key works until one is added."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for digest in values(var.api_key_hashes) : can(regex("^[0-9a-f]{64}$", digest))])
+    error_message = "api_key_hashes values must be SHA-256 hex digests (64 lowercase hex digits), never keys."
+  }
+}
+
+variable "api_keys_max_age_seconds" {
+  description = "How long a warm authorizer keeps the key hashes before re-reading SSM (a revoked key stops working within this time, plus the API's cache)."
+  type        = number
+  default     = 60
+}
+
+variable "api_authorizer_cache_seconds" {
+  description = "How long API Gateway caches an authorizer decision per Authorization header (0-3600; 0 = ask every time)."
+  type        = number
+  default     = 300
+}
+
+variable "api_server_errors_alarm_threshold" {
+  description = "5xx responses per minute above which an HTTP API's alarm fires."
+  type        = number
+  default     = 0
+}

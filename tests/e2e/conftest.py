@@ -83,6 +83,7 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def deployed(cloud: LocalCloudClient, artifacts: Path) -> Deployment:
+    from sluicectl import inference
     from sluicectl.terraform import Terraform, check_toolchain
 
     problems = check_toolchain()
@@ -91,4 +92,6 @@ def deployed(cloud: LocalCloudClient, artifacts: Path) -> Deployment:
     terraform = Terraform.local(cloud.endpoint, cloud.home / "terraform", artifacts)  # type: ignore[attr-defined]
     terraform.init()
     seconds = terraform.apply()
-    return Deployment(cloud, terraform, terraform.outputs(), seconds)
+    outputs = terraform.outputs()
+    inference.use_api_key(outputs)  # every client of the HTTP APIs sends the environment's development key
+    return Deployment(cloud, terraform, outputs, seconds)

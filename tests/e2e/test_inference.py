@@ -93,6 +93,29 @@ def test_bad_inputs_get_the_documented_status_codes(deployed, served) -> None:
     assert client.http("GET", f"{api}/nowhere").status == 404  # no route: API Gateway's own 404
 
 
+def test_every_route_needs_a_valid_api_key(deployed, served) -> None:
+    """The authorizer (functions/api_authorizer) guards both routes: no key → 401 before it runs, a wrong or
+    revoked key → 403, a key added at run time (sluicectl api-key add) works without a redeploy."""
+    from sluicectl import api_keys
+
+    api, png = served["api"], digits.render_digit(digits.load_split()[1][0], 8, "PNG")
+    assert client.submit(api, png, api_key="").status == 401
+    assert client.result(f"{api}/predictions/{'0' * 32}", api_key="").status == 401
+    assert client.submit(api, png, api_key="sk_not-a-key").status == 403
+    assert client.result(f"{api}/predictions/{'0' * 32}", api_key="sk_not-a-key").status == 403
+    accepted = client.submit(api, png)  # the environment's development key
+    assert accepted.status == 202, accepted.body
+    client.wait_ended([accepted.body["result_url"]], timeout=60)
+
+    ssm, parameter = deployed.client("ssm"), deployed.outputs["api_keys_parameter"]
+    key = api_keys.add(ssm, parameter, "e2e-client")
+    # A warm authorizer re-reads the key store after API_KEYS_MAX_AGE (1 s in the local environment).
+    wait_until(lambda: client.submit(api, png, api_key=key).status == 202, timeout=20, what="the new key to be accepted")
+    assert api_keys.revoke(ssm, parameter, "e2e-client")
+    wait_until(lambda: client.submit(api, png, api_key=key).status == 403, timeout=20, what="the revoked key to be refused")
+    assert client.submit(api, png).status == 202, "other keys keep working"
+
+
 def test_bad_images_the_api_cannot_see_end_as_failed_jobs_with_reasons(deployed, served) -> None:
     api = served["api"]
     good = digits.render_digit(digits.load_split()[1][0], 64)

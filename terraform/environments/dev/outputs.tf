@@ -305,6 +305,11 @@ output "ml_layer_arn" {
   value       = module.stack.ml_layer_arn
 }
 
+output "api_keys_parameter" {
+  description = "SSM parameter holding the HTTP API key hashes; manage keys with `sluicectl api-key`."
+  value       = module.stack.api_keys_parameter
+}
+
 # --- pipeline 4: documents ---
 
 output "documents_state_machine_arn" {

@@ -2,9 +2,13 @@
 module "stack" {
   source = "../../stack"
 
-  environment      = "local"
-  artifacts_dir    = coalesce(var.artifacts_dir, abspath("${path.module}/../../../dist"))
-  artifacts_target = "local"
+  environment    = "local"
+  api_key_hashes = { developer = sha256(var.api_key) }
+  # Keys added or revoked at run time take effect within a second (no authorizer cache locally).
+  api_keys_max_age_seconds     = 1
+  api_authorizer_cache_seconds = 0
+  artifacts_dir                = coalesce(var.artifacts_dir, abspath("${path.module}/../../../dist"))
+  artifacts_target             = "local"
 
   log_retention_days       = 1
   log_level                = var.log_level

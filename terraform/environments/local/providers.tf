@@ -37,6 +37,7 @@ provider "aws" {
     sfn          = local.endpoint
     sns          = local.endpoint
     sqs          = local.endpoint
+    ssm          = local.endpoint
     sts          = local.endpoint
     xray         = local.endpoint
   }

@@ -35,6 +35,7 @@ provider "aws" {
     sfn          = local.endpoint
     sns          = local.endpoint
     sqs          = local.endpoint
+    ssm          = local.endpoint
     sts          = local.endpoint
     xray         = local.endpoint
   }

@@ -1,3 +1,6 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
 locals {
   default_stage = var.stage_name == "$default"
 
@@ -63,18 +66,80 @@ resource "aws_apigatewayv2_integration" "lambda" {
   timeout_milliseconds   = each.value.timeout_milliseconds
 }
 
+resource "aws_apigatewayv2_authorizer" "this" {
+  count = var.authorizer == null ? 0 : 1
+
+  api_id           = aws_apigatewayv2_api.this.id
+  name             = "${var.name}-${lower(var.authorizer.type)}"
+  authorizer_type  = var.authorizer.type
+  identity_sources = var.authorizer.identity_sources
+
+  # REQUEST: a Lambda authorizer answering {"isAuthorized": bool, "context": {...}}.
+  authorizer_uri                    = var.authorizer.type == "REQUEST" ? "arn:${data.aws_partition.current.partition}:apigateway:${data.aws_region.current.name}:lambda:path/2015-03-31/functions/${var.authorizer.function_arn}/invocations" : null
+  authorizer_payload_format_version = var.authorizer.type == "REQUEST" ? "2.0" : null
+  enable_simple_responses           = var.authorizer.type == "REQUEST" ? true : null
+  authorizer_result_ttl_in_seconds  = var.authorizer.type == "REQUEST" ? var.authorizer.result_ttl_seconds : null
+
+  dynamic "jwt_configuration" {
+    for_each = var.authorizer.type == "JWT" ? [var.authorizer] : []
+    content {
+      issuer   = jwt_configuration.value.issuer
+      audience = jwt_configuration.value.audience
+    }
+  }
+}
+
 resource "aws_apigatewayv2_route" "this" {
   for_each = var.routes
 
-  api_id             = aws_apigatewayv2_api.this.id
-  route_key          = each.key
-  target             = "integrations/${aws_apigatewayv2_integration.lambda[each.value.integration].id}"
-  authorization_type = "NONE"
+  api_id    = aws_apigatewayv2_api.this.id
+  route_key = each.key
+  target    = "integrations/${aws_apigatewayv2_integration.lambda[each.value.integration].id}"
+  # Every route is authorized unless the caller marked it public; a REQUEST authorizer is a CUSTOM route.
+  authorization_type = each.value.public ? "NONE" : (try(var.authorizer.type, "") == "JWT" ? "JWT" : "CUSTOM")
+  authorizer_id      = each.value.public ? null : one(aws_apigatewayv2_authorizer.this[*].id)
+
+  lifecycle {
+    precondition {
+      condition     = each.value.public || var.authorizer != null
+      error_message = "route ${each.key} is not public, so the API needs an authorizer (or mark the route public = true)."
+    }
+  }
+}
+
+# API Gateway may invoke the authorizer function, for this API's authorizers only.
+resource "aws_lambda_permission" "authorizer" {
+  count = try(var.authorizer.type, "") == "REQUEST" ? 1 : 0
+
+  statement_id  = "apigw-${var.name}-authorizer"
+  action        = "lambda:InvokeFunction"
+  function_name = var.authorizer.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/authorizers/${aws_apigatewayv2_authorizer.this[0].id}"
+}
+
+# Always created (a count on the topic ARN would be unknown at plan time); notifies only with a topic.
+resource "aws_cloudwatch_metric_alarm" "server_errors" {
+  alarm_name          = "${var.name}-5xx"
+  alarm_description   = "${var.name}: more than ${var.server_errors_alarm_threshold} 5xx responses in a minute (integration or authorizer failures)."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5xx"
+  dimensions          = { ApiId = aws_apigatewayv2_api.this.id, Stage = var.stage_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = var.alarm_evaluation_periods
+  threshold           = var.server_errors_alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
 }
 
 # Created explicitly so it has a retention and is encrypted with our key (the key's policy must allow the logs
 # service for this name: /aws/vendedlogs/apigateway/<api name>).
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment decision (var.log_retention_days: 1 day locally, 365 in prod).
   name              = "/aws/vendedlogs/apigateway/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn

@@ -50,3 +50,18 @@ output "throttling" {
     rate_limit  = one(aws_apigatewayv2_stage.this.default_route_settings).throttling_rate_limit
   }
 }
+
+output "authorizer_id" {
+  description = "Id of the API's authorizer (null without one)."
+  value       = one(aws_apigatewayv2_authorizer.this[*].id)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the API's alarms (5xx)."
+  value       = [aws_cloudwatch_metric_alarm.server_errors.arn]
+}
+
+output "alarm_names" {
+  description = "Names of the API's alarms (5xx)."
+  value       = [aws_cloudwatch_metric_alarm.server_errors.alarm_name]
+}

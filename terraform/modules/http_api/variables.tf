@@ -35,9 +35,10 @@ variable "lambda_integrations" {
 }
 
 variable "routes" {
-  description = "Routes by route key (\"METHOD /path\", path variables as {name}, a greedy {proxy+} last, METHOD may be ANY; or \"$default\"), each with the key of its integration. Each route gets a Lambda permission for exactly its method and path."
+  description = "Routes by route key (\"METHOD /path\", path variables as {name}, a greedy {proxy+} last, METHOD may be ANY; or \"$default\"), each with the key of its integration. Every route is authorized by var.authorizer unless it says public = true (an explicit, reviewable opt-out). Each route gets a Lambda permission for exactly its method and path."
   type = map(object({
     integration = string
+    public      = optional(bool, false)
   }))
 
   validation {
@@ -49,6 +50,63 @@ variable "routes" {
     condition     = alltrue([for r in values(var.routes) : contains(keys(var.lambda_integrations), r.integration)])
     error_message = "every route's integration must be a key of lambda_integrations."
   }
+}
+
+variable "authorizer" {
+  description = <<-EOT
+    How non-public routes are authorized. type REQUEST: a Lambda authorizer (payload format 2.0, simple
+    responses) given by function_name and function_arn, fed the identity_sources (default the Authorization
+    header) and cached result_ttl_seconds per identity (0 = no cache). type JWT: issuer and audience of an OIDC
+    provider (e.g. a Cognito user pool). null is allowed only if every route is public.
+  EOT
+  type = object({
+    type               = string
+    function_name      = optional(string)
+    function_arn       = optional(string)
+    identity_sources   = optional(list(string), ["$request.header.Authorization"])
+    result_ttl_seconds = optional(number, 300)
+    issuer             = optional(string)
+    audience           = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.authorizer == null || contains(["REQUEST", "JWT"], try(var.authorizer.type, ""))
+    error_message = "authorizer.type must be REQUEST (a Lambda authorizer) or JWT."
+  }
+
+  validation {
+    condition     = var.authorizer == null || try(var.authorizer.type, "") != "REQUEST" || can(regex("^arn:[^:]+:lambda:", var.authorizer.function_arn))
+    error_message = "a REQUEST authorizer needs function_name and a Lambda function_arn."
+  }
+
+  validation {
+    condition     = var.authorizer == null || try(var.authorizer.type, "") != "JWT" || (try(var.authorizer.issuer, null) != null && length(try(var.authorizer.audience, [])) > 0)
+    error_message = "a JWT authorizer needs issuer and at least one audience."
+  }
+
+  validation {
+    condition     = var.authorizer == null || try(var.authorizer.result_ttl_seconds, 0) >= 0 && try(var.authorizer.result_ttl_seconds, 0) <= 3600
+    error_message = "authorizer.result_ttl_seconds must be between 0 and 3600."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic for the API's alarm (5xx responses over server_errors_alarm_threshold in a period); null = the alarm without notifications."
+  type        = string
+  default     = null
+}
+
+variable "server_errors_alarm_threshold" {
+  description = "5xx responses per period (60 s) above which the alarm fires."
+  type        = number
+  default     = 0
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Periods (60 s) the 5xx alarm evaluates."
+  type        = number
+  default     = 1
 }
 
 variable "stage_name" {

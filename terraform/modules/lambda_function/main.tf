@@ -106,6 +106,7 @@ resource "aws_iam_role_policy" "this" {
 
 # Created explicitly (not by the first invocation) so it has a retention and is encrypted with our key.
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment decision (var.log_retention_days: 1 day locally, 365 in prod).
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn

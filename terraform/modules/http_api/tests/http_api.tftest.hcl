@@ -9,6 +9,15 @@ mock_provider "aws" {
   mock_resource "aws_apigatewayv2_integration" {
     defaults = { id = "int0001" }
   }
+  mock_resource "aws_apigatewayv2_authorizer" {
+    defaults = { id = "auth001" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/apigateway/sluice-test-api" }
   }
@@ -27,8 +36,14 @@ variables {
     "POST /predictions"     = { integration = "api" }
     "GET /predictions/{id}" = { integration = "api" }
     "ANY /files/{proxy+}"   = { integration = "api" }
-    "$default"              = { integration = "api" }
+    "$default"              = { integration = "api", public = true }
   }
+  authorizer = {
+    type          = "REQUEST"
+    function_name = "sluice-test-authorizer"
+    function_arn  = "arn:aws:lambda:us-east-1:123456789012:function:sluice-test-authorizer"
+  }
+  alarm_topic_arn = "arn:aws:sns:us-east-1:123456789012:sluice-test-alarms"
 }
 
 run "lambda_proxy_routes_and_stage" {
@@ -114,4 +129,64 @@ run "rejects_malformed_route_key" {
   }
 
   expect_failures = [var.routes]
+}
+
+run "routes_are_authorized_unless_public" {
+  command = apply
+
+  assert {
+    condition     = aws_apigatewayv2_route.this["POST /predictions"].authorization_type == "CUSTOM"
+    error_message = "a non-public route uses the Lambda authorizer"
+  }
+  assert {
+    condition     = aws_apigatewayv2_route.this["POST /predictions"].authorizer_id == aws_apigatewayv2_authorizer.this[0].id
+    error_message = "a non-public route names the authorizer"
+  }
+  assert {
+    condition     = aws_apigatewayv2_route.this["$default"].authorization_type == "NONE"
+    error_message = "a route marked public is not authorized"
+  }
+  assert {
+    condition     = aws_apigatewayv2_authorizer.this[0].enable_simple_responses && aws_apigatewayv2_authorizer.this[0].authorizer_payload_format_version == "2.0"
+    error_message = "a REQUEST authorizer uses payload 2.0 simple responses"
+  }
+  assert {
+    condition     = endswith(aws_lambda_permission.authorizer[0].source_arn, "/authorizers/${aws_apigatewayv2_authorizer.this[0].id}")
+    error_message = "API Gateway may invoke the authorizer for this authorizer only"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.server_errors.metric_name == "5xx" && aws_cloudwatch_metric_alarm.server_errors.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:sluice-test-alarms"])
+    error_message = "a 5xx alarm to the alarm topic"
+  }
+}
+
+run "jwt_authorizer" {
+  command = plan
+
+  variables {
+    authorizer = {
+      type     = "JWT"
+      issuer   = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example"
+      audience = ["client-id"]
+    }
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_route.this["GET /predictions/{id}"].authorization_type == "JWT"
+    error_message = "JWT routes"
+  }
+  assert {
+    condition     = length(aws_lambda_permission.authorizer) == 0
+    error_message = "no Lambda permission for a JWT authorizer"
+  }
+}
+
+run "a_private_route_needs_an_authorizer" {
+  command = plan
+
+  variables {
+    authorizer = null
+  }
+
+  expect_failures = [aws_apigatewayv2_route.this]
 }
