@@ -42,6 +42,9 @@ mock_provider "aws" {
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:eu-west-1:111122223333:function:sluice-function" }
   }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = { arn = "arn:aws:states:eu-west-1:111122223333:stateMachine:sluice-machine" }
+  }
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:eu-west-1:111122223333:rule/sluice-rule" }
   }
