@@ -1,4 +1,5 @@
-# Re-exports of every stack output (terraform output -json; sluicectl and the tests read these).
+# Re-exports of every stack output (terraform output -json; sluicectl and the tests read these). Generated from
+# terraform/stack/outputs*.tf; tests/unit/test_terraform.py checks the two lists match.
 
 output "environment" {
   description = "Environment name."
@@ -60,68 +61,23 @@ output "failures_table_name" {
   value       = module.stack.failures_table_name
 }
 
-output "ingest_results_table_name" {
-  description = "Ingest results, hash key object_key."
-  value       = module.stack.ingest_results_table_name
+output "access_log_bucket_name" {
+  description = "Bucket receiving the S3 server access logs of every other bucket."
+  value       = module.stack.access_log_bucket_name
 }
 
-output "ingest_queue_name" {
-  description = "Ingest queue name."
-  value       = module.stack.ingest_queue_name
+output "domain_bus_name" {
+  description = "The domain event bus (typed events the pipelines publish)."
+  value       = module.stack.domain_bus_name
 }
 
-output "ingest_queue_url" {
-  description = "Ingest queue URL."
-  value       = module.stack.ingest_queue_url
-}
-
-output "ingest_queue_arn" {
-  description = "Ingest queue ARN."
-  value       = module.stack.ingest_queue_arn
-}
-
-output "ingest_dlq_name" {
-  description = "Ingest dead-letter queue name."
-  value       = module.stack.ingest_dlq_name
-}
-
-output "ingest_dlq_url" {
-  description = "Ingest dead-letter queue URL."
-  value       = module.stack.ingest_dlq_url
-}
-
-output "ingest_dlq_arn" {
-  description = "Ingest dead-letter queue ARN."
-  value       = module.stack.ingest_dlq_arn
-}
-
-output "ingest_function_name" {
-  description = "Ingest processor function name."
-  value       = module.stack.ingest_function_name
-}
-
-output "ingest_function_arn" {
-  description = "Ingest processor function ARN."
-  value       = module.stack.ingest_function_arn
-}
-
-output "ingest_log_group_name" {
-  description = "Log group of the ingest processor."
-  value       = module.stack.ingest_log_group_name
-}
-
-output "ingest_rule_name" {
-  description = "EventBridge rule routing landed objects to the ingest queue (default bus)."
-  value       = module.stack.ingest_rule_name
-}
-
-output "ingest_event_pattern" {
-  description = "Event pattern of the ingest rule (JSON)."
-  value       = module.stack.ingest_event_pattern
+output "domain_bus_arn" {
+  description = "ARN of the domain event bus."
+  value       = module.stack.domain_bus_arn
 }
 
 output "function_names" {
-  description = "All function names by function package name (functions/<name>)."
+  description = "All function names by function package name (functions/<name>; <name>_<key> for a package deployed once per route or consumer)."
   value       = module.stack.function_names
 }
 
@@ -150,89 +106,74 @@ output "pipelines" {
   value       = module.stack.pipelines
 }
 
-output "domain_bus_name" {
-  description = "The domain event bus (typed events the pipelines publish)."
-  value       = module.stack.domain_bus_name
+output "api_keys_parameter" {
+  description = "SSM SecureString parameter holding the HTTP API key hashes ({client: sha256 hex}); manage keys with `sluicectl api-key`."
+  value       = module.stack.api_keys_parameter
 }
 
-output "domain_bus_arn" {
-  description = "ARN of the domain event bus."
-  value       = module.stack.domain_bus_arn
+output "daily_report_function_name" {
+  description = "Daily report function name."
+  value       = module.stack.daily_report_function_name
 }
 
-output "access_log_bucket_name" {
-  description = "Bucket receiving the S3 server access logs of every other bucket."
-  value       = module.stack.access_log_bucket_name
+output "daily_report_rule_name" {
+  description = "Scheduled EventBridge rule (default bus) that starts the daily report."
+  value       = module.stack.daily_report_rule_name
 }
 
-output "routing_router_queue_url" {
-  description = "Router queue URL (Record Submitted events and records files)."
-  value       = module.stack.routing_router_queue_url
+output "daily_report_queue_url" {
+  description = "Queue between the daily schedule and the report function (sluicectl daily-report --date puts replays here)."
+  value       = module.stack.daily_report_queue_url
 }
 
-output "routing_router_dlq_url" {
-  description = "Router dead-letter queue URL."
-  value       = module.stack.routing_router_dlq_url
+output "daily_report_dlq_url" {
+  description = "Dead-letter queue of the daily report."
+  value       = module.stack.daily_report_dlq_url
 }
 
-output "routing_router_function_name" {
-  description = "Router function name."
-  value       = module.stack.routing_router_function_name
+output "daily_report_prefix" {
+  description = "Where reports go in the output bucket: <prefix><YYYY-MM-DD>/report.json and by_category.csv."
+  value       = module.stack.daily_report_prefix
 }
 
-output "routing_records_prefix" {
-  description = "Prefix of the records files (JSON lines, *.jsonl) in the landing bucket."
-  value       = module.stack.routing_records_prefix
+output "documents_state_machine_arn" {
+  description = "ARN of the document workflow (pipeline 4); executions are named sha256(key#ETag)."
+  value       = module.stack.documents_state_machine_arn
 }
 
-output "routing_routes" {
-  description = "Every route by data type: rule, queue, DLQ and processor."
-  value       = module.stack.routing_routes
+output "documents_starter_state_machine_arn" {
+  description = "ARN of the machine the documents rule starts; it starts the document workflow once per document version."
+  value       = module.stack.documents_starter_state_machine_arn
 }
 
-output "routing_results_table_name" {
-  description = "Routed-records results (one item per record, hash key record_id)."
-  value       = module.stack.routing_results_table_name
+output "documents_results_table_name" {
+  description = "Document results, hash key document_id."
+  value       = module.stack.documents_results_table_name
 }
 
-output "routing_unroutable_queue_url" {
-  description = "Unroutable queue URL: Record Unroutable events, each with its reason."
-  value       = module.stack.routing_unroutable_queue_url
+output "documents_prefix" {
+  description = "Landing-bucket prefix of the documents that start the workflow."
+  value       = module.stack.documents_prefix
 }
 
-output "routing_unroutable_dlq_url" {
-  description = "Unroutable dead-letter queue URL."
-  value       = module.stack.routing_unroutable_dlq_url
+output "documents_rule_name" {
+  description = "EventBridge rule starting the document workflow (default bus)."
+  value       = module.stack.documents_rule_name
 }
 
-output "routing_event_patterns" {
-  description = "Event patterns of every pipeline 2 rule by rule name (JSON)."
-  value       = module.stack.routing_event_patterns
+output "documents_function_names" {
+  description = "Document step functions, step => function name."
+  value       = module.stack.documents_function_names
 }
 
-output "fanout_uploads_prefix" {
-  description = "Prefix of the uploads the S3 fan-out consumes in the landing bucket."
-  value       = module.stack.fanout_uploads_prefix
+output "workflow_notices_topic_arn" {
+  description = "SNS topic of workflow notices (message attributes pipeline and outcome)."
+  value       = module.stack.workflow_notices_topic_arn
 }
 
-output "fanout_consumers" {
-  description = "Every fan-out consumer by name: queue, DLQ and function."
-  value       = module.stack.fanout_consumers
-}
-
-output "fanout_jobs_table_name" {
-  description = "Fan-out jobs (one item per upload version, hash key job_id): each consumer's result and who is done."
-  value       = module.stack.fanout_jobs_table_name
-}
-
-output "completions_topic_arn" {
-  description = "SNS topic of Upload Processed events."
-  value       = module.stack.completions_topic_arn
-}
-
-output "completions_queue_url" {
-  description = "The client's queue: SQS subscription (raw delivery) of the completions topic."
-  value       = module.stack.completions_queue_url
+output "etl_state_machine_arn" {
+  description = "ARN of the generic ETL state machine (Extract -> Transform -> Load -> Notify)."
+  value       = module.stack.etl_state_machine_arn
 }
 
 output "inference_api_url" {
@@ -305,54 +246,200 @@ output "ml_layer_arn" {
   value       = module.stack.ml_layer_arn
 }
 
-output "api_keys_parameter" {
-  description = "SSM parameter holding the HTTP API key hashes; manage keys with `sluicectl api-key`."
-  value       = module.stack.api_keys_parameter
+output "ingest_results_table_name" {
+  description = "Ingest results, hash key object_key."
+  value       = module.stack.ingest_results_table_name
 }
 
-# --- pipeline 4: documents ---
-
-output "documents_state_machine_arn" {
-  description = "ARN of the document workflow (pipeline 4); executions are named sha256(key#ETag)."
-  value       = module.stack.documents_state_machine_arn
+output "ingest_queue_name" {
+  description = "Ingest queue name."
+  value       = module.stack.ingest_queue_name
 }
 
-output "documents_starter_state_machine_arn" {
-  description = "ARN of the machine the documents rule starts; it starts the document workflow once per document version."
-  value       = module.stack.documents_starter_state_machine_arn
+output "ingest_queue_url" {
+  description = "Ingest queue URL."
+  value       = module.stack.ingest_queue_url
 }
 
-output "documents_results_table_name" {
-  description = "Document results, hash key document_id."
-  value       = module.stack.documents_results_table_name
+output "ingest_queue_arn" {
+  description = "Ingest queue ARN."
+  value       = module.stack.ingest_queue_arn
 }
 
-output "documents_prefix" {
-  description = "Landing-bucket prefix of the documents that start the workflow."
-  value       = module.stack.documents_prefix
+output "ingest_dlq_name" {
+  description = "Ingest dead-letter queue name."
+  value       = module.stack.ingest_dlq_name
 }
 
-output "documents_rule_name" {
-  description = "EventBridge rule starting the document workflow (default bus)."
-  value       = module.stack.documents_rule_name
+output "ingest_dlq_url" {
+  description = "Ingest dead-letter queue URL."
+  value       = module.stack.ingest_dlq_url
 }
 
-output "documents_function_names" {
-  description = "Document step functions, step => function name."
-  value       = module.stack.documents_function_names
+output "ingest_dlq_arn" {
+  description = "Ingest dead-letter queue ARN."
+  value       = module.stack.ingest_dlq_arn
 }
 
-output "workflow_notices_topic_arn" {
-  description = "SNS topic of workflow notices (message attributes pipeline and outcome)."
-  value       = module.stack.workflow_notices_topic_arn
+output "ingest_function_name" {
+  description = "Ingest processor function name."
+  value       = module.stack.ingest_function_name
 }
 
-output "etl_state_machine_arn" {
-  description = "ARN of the generic ETL state machine (Extract -> Transform -> Load -> Notify)."
-  value       = module.stack.etl_state_machine_arn
+output "ingest_function_arn" {
+  description = "Ingest processor function ARN."
+  value       = module.stack.ingest_function_arn
 }
 
-# --- pipeline 5: real-time fraud scoring
+output "ingest_log_group_name" {
+  description = "Log group of the ingest processor."
+  value       = module.stack.ingest_log_group_name
+}
+
+output "ingest_rule_name" {
+  description = "EventBridge rule routing landed objects to the ingest queue (default bus)."
+  value       = module.stack.ingest_rule_name
+}
+
+output "ingest_event_pattern" {
+  description = "Event pattern of the ingest rule (JSON)."
+  value       = module.stack.ingest_event_pattern
+}
+
+output "event_archives" {
+  description = "EventBridge archive of each bus by short name (default, domain): name, ARN, bus and retention, as applied."
+  value       = module.stack.event_archives
+}
+
+output "dashboard_name" {
+  description = "The environment's CloudWatch dashboard."
+  value       = module.stack.dashboard_name
+}
+
+output "dashboard_alarm_arns" {
+  description = "Alarms shown in the dashboard's status widget (every alarm of the stack)."
+  value       = module.stack.dashboard_alarm_arns
+}
+
+output "feedback_url" {
+  description = "POST <url> with {\"job_id\", \"label\"} labels a prediction (the inference HTTP API's /feedback route)."
+  value       = module.stack.feedback_url
+}
+
+output "feedback_table_name" {
+  description = "Feedback store: one label item per job id and the #state item (pending labels, request and run claims)."
+  value       = module.stack.feedback_table_name
+}
+
+output "feedback_bucket_name" {
+  description = "Bucket holding the labelled images (feedback/<model>/images/<job id>)."
+  value       = module.stack.feedback_bucket_name
+}
+
+output "feedback_api_function_name" {
+  description = "Feedback API function name."
+  value       = module.stack.feedback_api_function_name
+}
+
+output "model_retrainer_function_name" {
+  description = "Model retrainer function name."
+  value       = module.stack.model_retrainer_function_name
+}
+
+output "retraining_queue_url" {
+  description = "Queue in front of the retrainer (RetrainingRequested events and the schedule)."
+  value       = module.stack.retraining_queue_url
+}
+
+output "retraining_dlq_url" {
+  description = "Dead-letter queue of the retraining queue."
+  value       = module.stack.retraining_dlq_url
+}
+
+output "retraining_schedule_rule_name" {
+  description = "Scheduled EventBridge rule (default bus) of the periodic retraining."
+  value       = module.stack.retraining_schedule_rule_name
+}
+
+output "retraining_label_threshold" {
+  description = "New labels that start a retraining run."
+  value       = module.stack.retraining_label_threshold
+}
+
+output "train_layer_arn" {
+  description = "Version ARN of the train layer."
+  value       = module.stack.train_layer_arn
+}
+
+output "routing_router_queue_url" {
+  description = "Router queue URL (Record Submitted events and records files)."
+  value       = module.stack.routing_router_queue_url
+}
+
+output "routing_router_dlq_url" {
+  description = "Router dead-letter queue URL."
+  value       = module.stack.routing_router_dlq_url
+}
+
+output "routing_router_function_name" {
+  description = "Router function name."
+  value       = module.stack.routing_router_function_name
+}
+
+output "routing_records_prefix" {
+  description = "Prefix of the records files (JSON lines, *.jsonl) in the landing bucket."
+  value       = module.stack.routing_records_prefix
+}
+
+output "routing_routes" {
+  description = "Every route by data type: rule, queue, DLQ and processor."
+  value       = module.stack.routing_routes
+}
+
+output "routing_results_table_name" {
+  description = "Routed-records results (one item per record, hash key record_id)."
+  value       = module.stack.routing_results_table_name
+}
+
+output "routing_unroutable_queue_url" {
+  description = "Unroutable queue URL: Record Unroutable events, each with its reason."
+  value       = module.stack.routing_unroutable_queue_url
+}
+
+output "routing_unroutable_dlq_url" {
+  description = "Unroutable dead-letter queue URL."
+  value       = module.stack.routing_unroutable_dlq_url
+}
+
+output "routing_event_patterns" {
+  description = "Event patterns of every pipeline 2 rule by rule name (JSON)."
+  value       = module.stack.routing_event_patterns
+}
+
+output "fanout_uploads_prefix" {
+  description = "Prefix of the uploads the S3 fan-out consumes in the landing bucket."
+  value       = module.stack.fanout_uploads_prefix
+}
+
+output "fanout_consumers" {
+  description = "Every fan-out consumer by name: queue, DLQ and function."
+  value       = module.stack.fanout_consumers
+}
+
+output "fanout_jobs_table_name" {
+  description = "Fan-out jobs (one item per upload version, hash key job_id): each consumer's result and who is done."
+  value       = module.stack.fanout_jobs_table_name
+}
+
+output "completions_topic_arn" {
+  description = "SNS topic of Upload Processed events."
+  value       = module.stack.completions_topic_arn
+}
+
+output "completions_queue_url" {
+  description = "The client's queue: SQS subscription (raw delivery) of the completions topic."
+  value       = module.stack.completions_queue_url
+}
 
 output "stream_name" {
   description = "Kinesis stream of transactions (partition key: the user)."
@@ -432,94 +519,4 @@ output "fraud_audit_bucket_name" {
 output "fraud_model_name" {
   description = "Fraud model the scorer serves (models/<name>/current.json in the model bucket)."
   value       = module.stack.fraud_model_name
-}
-
-output "daily_report_function_name" {
-  description = "Daily report function name."
-  value       = module.stack.daily_report_function_name
-}
-
-output "daily_report_rule_name" {
-  description = "Scheduled EventBridge rule (default bus) that starts the daily report."
-  value       = module.stack.daily_report_rule_name
-}
-
-output "daily_report_queue_url" {
-  description = "Queue between the daily schedule and the report function (sluicectl daily-report --date puts replays here)."
-  value       = module.stack.daily_report_queue_url
-}
-
-output "daily_report_dlq_url" {
-  description = "Dead-letter queue of the daily report."
-  value       = module.stack.daily_report_dlq_url
-}
-
-output "daily_report_prefix" {
-  description = "Where reports go in the output bucket: <prefix><YYYY-MM-DD>/report.json and by_category.csv."
-  value       = module.stack.daily_report_prefix
-}
-
-output "feedback_url" {
-  description = "POST <url> with {\"job_id\", \"label\"} labels a prediction (the inference HTTP API's /feedback route)."
-  value       = module.stack.feedback_url
-}
-
-output "feedback_table_name" {
-  description = "Feedback store: one label item per job id and the #state item (pending labels, request and run claims)."
-  value       = module.stack.feedback_table_name
-}
-
-output "feedback_bucket_name" {
-  description = "Bucket holding the labelled images (feedback/<model>/images/<job id>)."
-  value       = module.stack.feedback_bucket_name
-}
-
-output "feedback_api_function_name" {
-  description = "Feedback API function name."
-  value       = module.stack.feedback_api_function_name
-}
-
-output "model_retrainer_function_name" {
-  description = "Model retrainer function name."
-  value       = module.stack.model_retrainer_function_name
-}
-
-output "retraining_queue_url" {
-  description = "Queue in front of the retrainer (RetrainingRequested events and the schedule)."
-  value       = module.stack.retraining_queue_url
-}
-
-output "retraining_dlq_url" {
-  description = "Dead-letter queue of the retraining queue."
-  value       = module.stack.retraining_dlq_url
-}
-
-output "retraining_schedule_rule_name" {
-  description = "Scheduled EventBridge rule (default bus) of the periodic retraining."
-  value       = module.stack.retraining_schedule_rule_name
-}
-
-output "retraining_label_threshold" {
-  description = "New labels that start a retraining run."
-  value       = module.stack.retraining_label_threshold
-}
-
-output "train_layer_arn" {
-  description = "Version ARN of the train layer."
-  value       = module.stack.train_layer_arn
-}
-
-output "event_archives" {
-  description = "EventBridge archive of each bus by short name (default, domain): name, ARN, bus and retention, as applied."
-  value       = module.stack.event_archives
-}
-
-output "dashboard_name" {
-  description = "The environment's CloudWatch dashboard."
-  value       = module.stack.dashboard_name
-}
-
-output "dashboard_alarm_arns" {
-  description = "Alarms shown in the dashboard's status widget (every alarm of the stack)."
-  value       = module.stack.dashboard_alarm_arns
 }

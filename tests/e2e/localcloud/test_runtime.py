@@ -213,3 +213,17 @@ def test_injected_faults_fail_invocations_until_cleared(echo, cloud):
     results = [invoke(client, name, {})[0].get("FunctionError") for _ in range(3)]
     assert results == ["Unhandled", "Unhandled", None]
     cloud.clear_faults(name)
+
+
+def test_create_function_repeated_identically_answers_as_created(cloud, role_arn, unique):
+    """The Terraform provider retries a CreateFunction that timed out; the retry meets the function its first call
+    created. Same code and configuration: answered as created. Other code under the same name: 409, as on AWS."""
+    lam = cloud.boto3_client("lambda")
+    spec = {"FunctionName": unique, "Runtime": "python3.11", "Role": role_arn, "Handler": "fn.app.handler"}
+    code = make_zip({"fn/__init__.py": "", "fn/app.py": "def handler(e, c):\n    return 1\n"})
+    first = lam.create_function(**spec, Code={"ZipFile": code})
+    again = lam.create_function(**spec, Code={"ZipFile": code})
+    assert again["FunctionArn"] == first["FunctionArn"] and again["CodeSha256"] == first["CodeSha256"]
+    with pytest.raises(ClientError) as raised:
+        lam.create_function(**spec, Code={"ZipFile": make_zip({"fn/__init__.py": "", "fn/app.py": "def handler(e, c):\n    return 2\n"})})
+    assert raised.value.response["Error"]["Code"] == "ResourceConflictException"

@@ -46,6 +46,9 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_event_bus" {
     defaults = { arn = "arn:aws:events:eu-west-1:111122223333:event-bus/sluice-domain" }
   }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = { arn = "arn:aws:states:eu-west-1:111122223333:stateMachine:sluice-machine" }
+  }
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:eu-west-1:111122223333:rule/sluice-rule" }
   }
