@@ -229,6 +229,11 @@ def run() -> dict:
                 f"records/s scored, target ≥ {TARGET:,}",
             ),
             (
+                "backlog: CPU per 1,000 records (local cloud + functions)",
+                f"{backlog['cpu_ms_per_1000_records']} ms",
+                f"→ {backlog['projected_records_per_second_2_idle_cores']:,} records/s on 2 idle cores (load average {backlog['load_average']})",
+            ),
+            (
                 "backlog: lost / on-failure",
                 f"{backlog['lost']} / {backlog['on_failure']}",
                 "target 0 / 0 (feature store counts)",
