@@ -60,8 +60,16 @@ down: ## Stop the local cloud (its state and the local Terraform state go with i
 	-$(PY) -m localcloud down
 
 .PHONY: status
-status: ## Show functions, queues, DLQs and deliveries of the running local cloud
+status: ## One look at the deployed local stack: queue depths, DLQs (red when not empty), function errors, EMF metrics (WATCH=1 refreshes)
+	$(PY) -m sluicectl status $(if $(WATCH),--watch)
+
+.PHONY: cloud-status
+cloud-status: ## Show the local cloud's own view: functions, queues, DLQs and deliveries (python -m localcloud status)
 	$(PY) -m localcloud status
+
+.PHONY: dlq
+dlq: ## List every DLQ of the local stack with depth, oldest message and source (then: sluicectl dlq inspect|redrive|purge)
+	$(PY) -m sluicectl dlq list
 
 .PHONY: logs
 logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
@@ -132,8 +140,12 @@ fmt: setup ## Format Python (ruff) and Terraform (terraform fmt)
 	terraform fmt -recursive terraform
 
 .PHONY: bench
-bench: setup build ## Run the benchmarks: write bench/results/*.json and print figures and ratios
+bench: setup build ## Run every benchmark (with its naive and in-process baselines): bench/results/*.json, docs/benchmarks.md + plots
 	$(PY) -m bench
+
+.PHONY: bench-report
+bench-report: setup ## Regenerate docs/benchmarks.md and its plots from bench/results/*.json without running anything
+	$(PY) -m bench report
 
 ## LocalStack (needs Docker)
 .PHONY: localstack-up

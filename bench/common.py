@@ -92,9 +92,40 @@ def build() -> Path:
     return ROOT / "dist"
 
 
+_SHARED: list[Deployed] = []
+
+
+@contextlib.contextmanager
+def shared_deployment() -> Iterator[None]:
+    """Inside this block every ``deployed_cloud()`` yields one deployment, applied once (``make bench`` runs all
+    the pipeline benchmarks on it: one terraform apply instead of one per benchmark). Each benchmark works under
+    its own run prefix and restores what it reconfigures, so they do not see each other's events."""
+    with _deploy() as deployed:
+        _SHARED.append(deployed)
+        try:
+            yield
+        finally:
+            _SHARED.clear()
+
+
+def shared() -> bool:
+    """Whether the benchmarks run on one shared deployment (``make bench``)."""
+    return bool(_SHARED)
+
+
 @contextlib.contextmanager
 def deployed_cloud() -> Iterator[Deployed]:
-    """A fresh local cloud with the local environment applied (the same path `make demo` and the tests take)."""
+    """A fresh local cloud with the local environment applied (the same path `make demo` and the tests take), or
+    the shared one inside ``shared_deployment()``."""
+    if _SHARED:
+        yield _SHARED[0]
+        return
+    with _deploy() as deployed:
+        yield deployed
+
+
+@contextlib.contextmanager
+def _deploy() -> Iterator[Deployed]:
     from sluicectl import inference
     from sluicectl.terraform import Terraform
 

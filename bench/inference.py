@@ -8,7 +8,11 @@ what batching buys, API -> result latency on the local cloud, and the artifacts'
   handler ("batch done" log lines), and the whole handler per image (with its S3/DynamoDB/EventBridge calls);
 * batch vs one at a time: the same images through preprocess + session.run in batches of 10 and one by one,
   in-process (the worker's code and the served model);
-* API -> result: POST an image, poll its result URL every 10 ms until it has ended; one request at a time.
+* API -> result: POST an image, poll its result URL every 10 ms until it has ended; one request at a time;
+* baselines in the same run: the naive seed-style worker (S3 notification -> one invocation per image that
+  creates its clients, downloads the model and builds an ONNX Runtime session every call; bench/naive/), fed the
+  same 200 images straight into its bucket, and our worker's handler called in-process on the queue's messages
+  (the floor); then the bill per 1M images of ours and of the naive one (bench/cost.py).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from localcloud.testing import wait_until
 from sluicectl import inference as client
 from sluicectl import model as digits
 
+from . import baselines, cost, floor
 from .common import ROOT, deployed_cloud, percentile, show, summary, write
 
-COLD_STARTS = 5
-LATENCY_SAMPLES = 60
+COLD_STARTS = 3
+FLOOR_IMAGES = 100
+LATENCY_SAMPLES = 30
 WARM_IMAGES = 200
 TARGETS = {"init_ms": 300, "warm_image_p50_ms": 5, "api_to_result_p50_ms": 1000}
 
@@ -103,10 +109,15 @@ def _sizes() -> dict:
         row = {}
         for key in ("layers/ml", "layers/shared", "functions/inference_worker", "functions/inference_api"):
             if key in artifacts:
-                row[key] = {"zip_bytes": artifacts[key]["size"], "unzipped_bytes": artifacts[key]["unzipped_size"]}
+                row[key] = {
+                    "zip_bytes": artifacts[key]["size"],
+                    "unzipped_bytes": artifacts[key]["unzipped_size"],
+                }
         worker = artifacts.get("functions/inference_worker")
         if worker:
-            total = worker["unzipped_size"] + sum(artifacts[f"layers/{name}"]["unzipped_size"] for name in worker.get("layers", []))
+            total = worker["unzipped_size"] + sum(
+                artifacts[f"layers/{name}"]["unzipped_size"] for name in worker.get("layers", [])
+            )
             row["worker_with_layers_unzipped_bytes"] = total
             row["worker_share_of_250_MiB"] = round(total / 262_144_000, 3)
         sizes[target] = row
@@ -116,7 +127,12 @@ def _sizes() -> dict:
 def run() -> dict:
     trained = digits.train(("svc",))
     _, X_test, _, _ = digits.load_split()
-    images = [digits.render_digit(X_test[i % len(X_test)], (8, 28, 64, 100)[i % 4], ("PNG", "JPEG")[i % 2], invert=i % 3 == 0) for i in range(WARM_IMAGES)]
+    images = [
+        digits.render_digit(
+            X_test[i % len(X_test)], (8, 28, 64, 100)[i % 4], ("PNG", "JPEG")[i % 2], invert=i % 3 == 0
+        )
+        for i in range(WARM_IMAGES)
+    ]
     batching = _in_process_batching(trained, images)
 
     with deployed_cloud() as deployed:
@@ -128,10 +144,16 @@ def run() -> dict:
         # Cold starts: a configuration change retires the environments (as a deploy does); the next image starts one.
         base_env = lam.get_function_configuration(FunctionName=worker)["Environment"]["Variables"]
         for i in range(COLD_STARTS):
-            lam.update_function_configuration(FunctionName=worker, Environment={"Variables": {**base_env, "BENCH_COLD_START": str(i)}})
+            lam.update_function_configuration(
+                FunctionName=worker, Environment={"Variables": {**base_env, "BENCH_COLD_START": str(i)}}
+            )
             reply = client.submit(api, images[i])
             client.wait_ended([reply.body["result_url"]], timeout=60)
-        wait_until(lambda: len(_log_records(cloud, worker, "init done")) >= COLD_STARTS, timeout=30, what="init log lines")
+        wait_until(
+            lambda: len(_log_records(cloud, worker, "init done")) >= COLD_STARTS,
+            timeout=30,
+            what="init log lines",
+        )
         inits = [r["init"] for r in _log_records(cloud, worker, "init done")][-COLD_STARTS:]
         init_reports = []
         for line in cloud.logs(worker, lines=5000):
@@ -149,6 +171,8 @@ def run() -> dict:
         # Throughput and warm per-image figures under load: 200 images, 8 clients.
         from concurrent.futures import ThreadPoolExecutor
 
+        api_function = outputs["inference_api_function_name"]
+        since = baselines.snapshot(cloud, [worker, api_function])
         started = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             replies = list(pool.map(lambda data: client.submit(api, data), images))
@@ -156,12 +180,33 @@ def run() -> dict:
         load_seconds = time.perf_counter() - started
         batches = [r["batch"] for r in _log_records(cloud, worker, "batch done")]
         status = cloud.status()
+        figures = {fn: baselines.lambda_figures(cloud, fn, since[fn]) for fn in (worker, api_function)}
+
+        floor_images = images[:FLOOR_IMAGES]
+        in_process = floor.measure(
+            cloud,
+            worker,
+            outputs["inference_queue_url"],
+            len(floor_images),
+            lambda: [client.submit(api, data) for data in floor_images],
+        )
+        naive = baselines.inference(
+            cloud,
+            images,
+            trained.onnx,
+            [outputs["shared_layer_arn"], outputs["ml_layer_arn"]],
+            figures[worker]["memory_mb"],
+        )
     compute = [ms for b in batches for ms in b["compute_ms"]]
     handler_per_image = [b["handler_ms"] / b["records"] for b in batches if b["records"]]
     mapping = next((r for r in status["deliveries"] if r.get("function") == worker), {})
     init_p50 = percentile(init_reports, 0.5) if init_reports else float("nan")
     result = {
-        "model": {"version": trained.version, "held_out_accuracy": trained.accuracy, "onnx_bytes": len(trained.onnx)},
+        "model": {
+            "version": trained.version,
+            "held_out_accuracy": trained.accuracy,
+            "onnx_bytes": len(trained.onnx),
+        },
         "init_ms": summary(init_reports),
         "init_breakdown_ms": {
             key: percentile([i.get(key, float("nan")) for i in inits], 0.5)
@@ -181,19 +226,100 @@ def run() -> dict:
         "sizes": _sizes(),
         "terraform_apply_seconds": round(deployed.apply_seconds, 1),
         "targets": TARGETS,
+        "lambda": figures,
+        "in_process": in_process,
+        "naive": naive,
+    }
+    naive_worker = naive["lambda"][naive["function"]]
+    api_usage = cost.lambda_usage(
+        2, figures[api_function]["mean_billed_ms"], figures[api_function]["memory_mb"]
+    )
+    ours_batch = len(images) / max(1, figures[worker]["invocations"])
+    result["cost"] = cost.compare(
+        cost.inference_usage(
+            api_usage,
+            cost.measured_lambda(figures[worker], len(images)),
+            queue_batch=ours_batch,
+            model_gets=0,
+        ),
+        cost.inference_usage(
+            api_usage, cost.measured_lambda(naive_worker, len(images)), queue_batch=None, model_gets=1
+        ),
+    )
+    result["ratios"] = {
+        "throughput_ours_to_naive": round(result["load"]["images_per_s"] / naive["images_per_s"], 2),
+        "throughput_ours_to_in_process": round(
+            result["load"]["images_per_s"] / in_process["records_per_second_in_handler"], 3
+        ),
+        "worker_ms_per_image_naive_to_ours": round(
+            naive_worker["mean_billed_ms"] / (figures[worker]["mean_billed_ms"] / ours_batch), 2
+        ),
     }
     aws = result["sizes"].get("aws") or result["sizes"].get("local", {})
     show(
         "pipeline 3 (async inference) on the local cloud",
         [
-            ("worker init: imports + model load (ms, p50)", init_p50, f"target ≤ {TARGETS['init_ms']} ms; " + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in result["init_breakdown_ms"].items())),
-            ("warm per image, decode → label (ms, p50)", result["warm_image_compute_ms"]["p50"], f"target ≤ {TARGETS['warm_image_p50_ms']} ms; p99 {result['warm_image_compute_ms']['p99']}"),
-            ("warm handler per image, with I/O (ms, p50)", result["warm_handler_ms_per_image"]["p50"], f"p99 {result['warm_handler_ms_per_image']['p99']}"),
-            ("batch of 10 vs one at a time (throughput, times)", batching["ratio_batch_vs_single"], f"model alone x{batching['model_only_ratio']}"),
-            ("API → result (ms, p50)", result["api_to_result_ms"]["p50"], f"target ≤ {TARGETS['api_to_result_p50_ms']} ms; p99 {result['api_to_result_ms']['p99']}"),
-            ("200 images, 8 clients (images/s)", result["load"]["images_per_s"], f"{result['load']['ended']} ended, mean batch {result['load']['mean_batch']}"),
-            ("ml layer zip / unzipped (MB)", f"{aws.get('layers/ml', {}).get('zip_bytes', 0) / 1e6:.1f} / {aws.get('layers/ml', {}).get('unzipped_bytes', 0) / 1e6:.1f}", "zip ≤ 50 MiB (direct upload)"),
-            ("worker + layers unzipped (MB)", round(aws.get("worker_with_layers_unzipped_bytes", 0) / 1e6, 1), f"{aws.get('worker_share_of_250_MiB', 0):.0%} of the 250 MiB limit"),
+            (
+                "worker init: imports + model load (ms, p50)",
+                init_p50,
+                f"target ≤ {TARGETS['init_ms']} ms; "
+                + ", ".join(f"{k.removesuffix('_ms')} {v}" for k, v in result["init_breakdown_ms"].items()),
+            ),
+            (
+                "warm per image, decode → label (ms, p50)",
+                result["warm_image_compute_ms"]["p50"],
+                f"target ≤ {TARGETS['warm_image_p50_ms']} ms; p99 {result['warm_image_compute_ms']['p99']}",
+            ),
+            (
+                "warm handler per image, with I/O (ms, p50)",
+                result["warm_handler_ms_per_image"]["p50"],
+                f"p99 {result['warm_handler_ms_per_image']['p99']}",
+            ),
+            (
+                "batch of 10 vs one at a time (throughput, times)",
+                batching["ratio_batch_vs_single"],
+                f"model alone x{batching['model_only_ratio']}",
+            ),
+            (
+                "API → result (ms, p50)",
+                result["api_to_result_ms"]["p50"],
+                f"target ≤ {TARGETS['api_to_result_p50_ms']} ms; p99 {result['api_to_result_ms']['p99']}",
+            ),
+            (
+                "200 images, 8 clients (images/s)",
+                result["load"]["images_per_s"],
+                f"{result['load']['ended']} ended, mean batch {result['load']['mean_batch']}",
+            ),
+            (
+                "naive worker: 200 images, 8 producers (images/s)",
+                naive["images_per_s"],
+                "S3 upload straight to the naive worker",
+            ),
+            (
+                "ours / naive images/s",
+                result["ratios"]["throughput_ours_to_naive"],
+                "times (ours through the HTTP API)",
+            ),
+            (
+                "in-process worker handler images/s (floor)",
+                in_process["records_per_second_in_handler"],
+                f"{FLOOR_IMAGES} images",
+            ),
+            (
+                "USD per 1M images, ours / naive",
+                f"{result['cost']['ours']['usd']:.2f} / {result['cost']['naive']['usd']:.2f}",
+                f"naive costs x{result['cost']['ratio_naive_to_ours']}",
+            ),
+            (
+                "ml layer zip / unzipped (MB)",
+                f"{aws.get('layers/ml', {}).get('zip_bytes', 0) / 1e6:.1f} / {aws.get('layers/ml', {}).get('unzipped_bytes', 0) / 1e6:.1f}",
+                "zip ≤ 50 MiB (direct upload)",
+            ),
+            (
+                "worker + layers unzipped (MB)",
+                round(aws.get("worker_with_layers_unzipped_bytes", 0) / 1e6, 1),
+                f"{aws.get('worker_share_of_250_MiB', 0):.0%} of the 250 MiB limit",
+            ),
         ],
     )
     write("inference", result)

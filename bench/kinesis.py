@@ -48,7 +48,12 @@ def _put(kinesis, stream: str, start: int, count: int, per_shard: collections.Co
     for offset in range(0, count, 500):
         n = min(500, count - offset)
         records = [
-            {"Data": json.dumps({"i": start + offset + i, "user": f"u{(start + offset + i) % 97}", "amount": 12.5}).encode(), "PartitionKey": f"u{(start + offset + i) % 97}"}
+            {
+                "Data": json.dumps(
+                    {"i": start + offset + i, "user": f"u{(start + offset + i) % 97}", "amount": 12.5}
+                ).encode(),
+                "PartitionKey": f"u{(start + offset + i) % 97}",
+            }
             for i in range(n)
         ]
         response = kinesis.put_records(StreamName=stream, Records=records)
@@ -63,7 +68,12 @@ def _verify(cloud, function: str, shard_lengths: dict[str, int]) -> dict[str, in
     for line in lines:
         match = _LINE.search(line["message"])
         if match:
-            shard, size, first, last = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
+            shard, size, first, last = (
+                match.group(1),
+                int(match.group(2)),
+                int(match.group(3)),
+                int(match.group(4)),
+            )
             covered.setdefault(shard, []).append((first, last, size))
     lost = duplicated = 0
     for shard, length in shard_lengths.items():
@@ -74,7 +84,11 @@ def _verify(cloud, function: str, shard_lengths: dict[str, int]) -> dict[str, in
                 lost += max(0, first - expected)
             expected = max(expected, last + 1)
         lost += max(0, length + 1 - expected)
-    return {"lost": lost, "duplicated_or_out_of_order": duplicated, "batches_logged": sum(len(v) for v in covered.values())}
+    return {
+        "lost": lost,
+        "duplicated_or_out_of_order": duplicated,
+        "batches_logged": sum(len(v) for v in covered.values()),
+    }
 
 
 def _mapping_row(cloud, uuid: str) -> dict:
@@ -86,8 +100,18 @@ def _run_case(cloud, role: str, name: str, live: bool) -> dict:
     kinesis.create_stream(StreamName=name, ShardCount=SHARDS)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    lam.create_function(FunctionName=name, Runtime=runtime, Role=role, Handler="trivial.app.handler", Code={"ZipFile": _zip()}, Timeout=30)
-    lam.invoke(FunctionName=name, Payload=json.dumps({"Records": [{"eventID": "s:1", "kinesis": {"sequenceNumber": "0"}}]}).encode())  # warm
+    lam.create_function(
+        FunctionName=name,
+        Runtime=runtime,
+        Role=role,
+        Handler="trivial.app.handler",
+        Code={"ZipFile": _zip()},
+        Timeout=30,
+    )
+    lam.invoke(
+        FunctionName=name,
+        Payload=json.dumps({"Records": [{"eventID": "s:1", "kinesis": {"sequenceNumber": "0"}}]}).encode(),
+    )  # warm
     total = LIVE_RATE * LIVE_SECONDS if live else BACKLOG
     produce_seconds = 0.0
     per_shard: collections.Counter[str] = collections.Counter()
@@ -96,7 +120,11 @@ def _run_case(cloud, role: str, name: str, live: bool) -> dict:
         _put(kinesis, name, 0, total, per_shard)
         produce_seconds = time.perf_counter() - started
     uuid = lam.create_event_source_mapping(
-        FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON", BatchSize=BATCH_SIZE, MaximumBatchingWindowInSeconds=0
+        FunctionName=name,
+        EventSourceArn=arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=BATCH_SIZE,
+        MaximumBatchingWindowInSeconds=0,
     )["UUID"]
     started = time.perf_counter()
     samples = []
@@ -118,13 +146,21 @@ def _run_case(cloud, role: str, name: str, live: bool) -> dict:
                 time.sleep(ahead)  # pacing the producer to the target rate
         produce_seconds = time.perf_counter() - started
     row = wait_until(
-        lambda: (r := _mapping_row(cloud, uuid))["records_done"] >= total and r, timeout=600, initial=0.05, maximum=0.1, what=f"{total} records"
+        lambda: (r := _mapping_row(cloud, uuid))["records_done"] >= total and r,
+        timeout=600,
+        initial=0.05,
+        maximum=0.1,
+        what=f"{total} records",
     )
     elapsed = time.perf_counter() - started
     if live:
         stop.set()
         sampler.join()
-    verified = wait_until(lambda: (v := _verify(cloud, name, dict(per_shard)))["batches_logged"] >= row["batches"] and v, timeout=30, what="function log")
+    verified = wait_until(
+        lambda: (v := _verify(cloud, name, dict(per_shard)))["batches_logged"] >= row["batches"] and v,
+        timeout=30,
+        what="function log",
+    )
     return {
         "records": total,
         "shards": SHARDS,
@@ -149,7 +185,9 @@ def _run_case(cloud, role: str, name: str, live: bool) -> dict:
 
 def run() -> dict:
     with running_cloud() as cloud:
-        role = cloud.boto3_client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = cloud.boto3_client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
         backlog = _run_case(cloud, role, "bench-backlog", live=False)
         live = _run_case(cloud, role, "bench-live", live=True)
     result = {
@@ -162,15 +200,51 @@ def run() -> dict:
     show(
         "Kinesis → Lambda poller (trivial function, local cloud)",
         [
-            (f"backlog drained ({BACKLOG} records, {SHARDS} shards, batch {BATCH_SIZE})", backlog["records_per_second"], "records/s, target ≥ 1,000"),
-            ("backlog: lost / duplicated", f"{backlog['lost']} / {backlog['duplicated_or_out_of_order']}", "target 0 / 0"),
-            ("backlog: per-batch latency p50 / p99 (ms)", f"{backlog['batch_ms_p50']} / {backlog['batch_ms_p99']}", f"{backlog['invocations']} invocations"),
-            ("backlog: iterator age p50 / p99 (ms)", f"{backlog['iterator_age_ms_p50']} / {backlog['iterator_age_ms_p99']}", "grows while draining a backlog"),
-            (f"live stream at {LIVE_RATE}/s for {LIVE_SECONDS} s", live["records_per_second"], "records/s delivered (paced by the producer)"),
-            ("live: lost / duplicated", f"{live['lost']} / {live['duplicated_or_out_of_order']}", "target 0 / 0"),
-            ("live: iterator age p50 / p99 (ms)", f"{live['iterator_age_ms_p50']} / {live['iterator_age_ms_p99']}", "AWS's IteratorAge"),
-            ("live: per-batch latency p50 / p99 (ms)", f"{live['batch_ms_p50']} / {live['batch_ms_p99']}", f"mean batch {live['mean_batch']}"),
-            ("live: max lag (records) / oldest pending (ms)", f"{live['max_lag_records']} / {live['max_oldest_pending_age_ms']}", "sampled every 0.5 s"),
+            (
+                f"backlog drained ({BACKLOG} records, {SHARDS} shards, batch {BATCH_SIZE})",
+                backlog["records_per_second"],
+                "records/s, target ≥ 1,000",
+            ),
+            (
+                "backlog: lost / duplicated",
+                f"{backlog['lost']} / {backlog['duplicated_or_out_of_order']}",
+                "target 0 / 0",
+            ),
+            (
+                "backlog: per-batch latency p50 / p99 (ms)",
+                f"{backlog['batch_ms_p50']} / {backlog['batch_ms_p99']}",
+                f"{backlog['invocations']} invocations",
+            ),
+            (
+                "backlog: iterator age p50 / p99 (ms)",
+                f"{backlog['iterator_age_ms_p50']} / {backlog['iterator_age_ms_p99']}",
+                "grows while draining a backlog",
+            ),
+            (
+                f"live stream at {LIVE_RATE}/s for {LIVE_SECONDS} s",
+                live["records_per_second"],
+                "records/s delivered (paced by the producer)",
+            ),
+            (
+                "live: lost / duplicated",
+                f"{live['lost']} / {live['duplicated_or_out_of_order']}",
+                "target 0 / 0",
+            ),
+            (
+                "live: iterator age p50 / p99 (ms)",
+                f"{live['iterator_age_ms_p50']} / {live['iterator_age_ms_p99']}",
+                "AWS's IteratorAge",
+            ),
+            (
+                "live: per-batch latency p50 / p99 (ms)",
+                f"{live['batch_ms_p50']} / {live['batch_ms_p99']}",
+                f"mean batch {live['mean_batch']}",
+            ),
+            (
+                "live: max lag (records) / oldest pending (ms)",
+                f"{live['max_lag_records']} / {live['max_oldest_pending_age_ms']}",
+                "sampled every 0.5 s",
+            ),
         ],
     )
     write("kinesis", result)

@@ -55,7 +55,13 @@ def run() -> dict:
     with running_cloud() as cloud:
         iam, lam = cloud.boto3_client("iam"), cloud.boto3_client("lambda")
         role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam.create_function(FunctionName="echo", Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}", Role=role, Handler="echo.app.handler", Code={"ZipFile": _zip()})
+        lam.create_function(
+            FunctionName="echo",
+            Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
+            Role=role,
+            Handler="echo.app.handler",
+            Code={"ZipFile": _zip()},
+        )
         started = time.perf_counter()
         lam.invoke(FunctionName="echo", Payload=b'{"n": 1}')["Payload"].read()
         cold_ms = (time.perf_counter() - started) * 1000
@@ -66,7 +72,9 @@ def run() -> dict:
             warm.append((time.perf_counter() - started) * 1000)
         stats = cloud.status()["functions"]["echo"]
     floor = percentile(in_process, 0.5)
-    runtime_p50 = stats["duration_p50_ms"]  # dispatch to the worker until its response, inside the local cloud
+    runtime_p50 = stats[
+        "duration_p50_ms"
+    ]  # dispatch to the worker until its response, inside the local cloud
     result = {
         "start_seconds": summary(starts),
         "in_process_ms": summary(in_process),
@@ -87,7 +95,11 @@ def run() -> dict:
             ("local cloud start (s, p50 of 3)", result["start_seconds"]["p50"], "process start to healthy"),
             ("in-process handler call (ms, p50)", floor, "the floor"),
             ("cold invoke through the API (ms)", result["cold_invoke_ms"], f"init {result['init_ms']} ms"),
-            ("warm invoke through the API (ms, p50)", result["warm_invoke_api_ms"]["p50"], "boto3 → server → runtime → back"),
+            (
+                "warm invoke through the API (ms, p50)",
+                result["warm_invoke_api_ms"]["p50"],
+                "boto3 → server → runtime → back",
+            ),
             ("warm runtime round trip (ms, p50)", runtime_p50, "dispatch → worker → response"),
             ("warm overhead vs in-process (ms)", result["warm_overhead_ms"], "target ≤ 10 ms"),
             ("ratio warm API / in-process", result["ratio_warm_api_to_in_process"], "times"),

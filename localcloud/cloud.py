@@ -27,6 +27,7 @@ from .delivery.scheduler import SchedulerDelivery
 from .delivery.sqs import SqsDelivery
 from .faults import Faults
 from .runtime.logs import LogStore
+from .runtime.metrics import EmfForwarder
 from .runtime.service import LambdaService
 
 log = logging.getLogger("localcloud")
@@ -86,6 +87,9 @@ class LocalCloud:
         from . import patches
 
         self.logs = LogStore(self.config.logs_dir, self.config.account_id, self.config.region)
+        # Functions' EMF documents become CloudWatch metrics, as Lambda's log pipeline does on AWS.
+        self.emf = EmfForwarder(self.config.account_id, self.config.region)
+        self.logs.add_listener(self.emf)
         self.lambdas = LambdaService(self, self.logs)
         self.events = EventsDelivery(self)
         self.sqs = SqsDelivery(self)
@@ -199,6 +203,8 @@ class LocalCloud:
             "queues": queues,
             "deliveries": [row for delivery in self.deliveries for row in delivery.status()],
             "faults": self.faults.snapshot(),
+            "emf": self.emf.status(),
+
             "delivery_faults": self.faults.delivery_snapshot(),
             "quiescent": self.quiescent(),
         }

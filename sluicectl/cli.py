@@ -7,6 +7,10 @@
     sluicectl documents              pipeline 4: PDF and text documents through the Step Functions workflow
     sluicectl stream                 pipeline 5: a synthetic transaction stream with labelled fraud; recall/precision
     sluicectl outputs                the deployed environment's Terraform outputs
+    sluicectl dlq list|inspect|redrive|purge    dead-letter queues (sluicectl/ops_cli.py)
+    sluicectl replay --bus B --from T --to T    replay a bus's archived events of a time window
+    sluicectl status [--watch]       queues, DLQs, functions and EMF metrics at a glance
+
     sluicectl chaos                  the reliability suite: faults, a burst, fuzzed input, redrive; lost = 0, duplicates = 0
 """
 
@@ -31,10 +35,14 @@ from . import api_keys, inference, ingest, retraining, routing
 from . import chaos as chaos_suite
 from . import documents as document_runs
 from . import stream as transactions
+from .ops_cli import dlq_app, replay, status
 from .terraform import ROOT, Terraform, TerraformError, check_toolchain
 
 app = typer.Typer(help="Deploy and drive sluice pipelines.", no_args_is_help=True)
 console = Console()
+app.add_typer(dlq_app, name="dlq")  # sluicectl/ops_cli.py: dlq list|inspect|redrive|purge, replay, status
+app.command()(replay)
+app.command()(status)
 ArtifactsOption = Annotated[Path, typer.Option(help="Build output holding manifest.json.")]
 
 

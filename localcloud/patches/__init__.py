@@ -14,6 +14,7 @@ _installed = False
 def install(cloud: LocalCloud) -> None:
     global _installed
     from . import (
+        cloudwatch,
         dynamodb,
         dynamodb_responses,
         event_source_mappings,
@@ -33,7 +34,7 @@ def install(cloud: LocalCloud) -> None:
     _CURRENT[0] = cloud
     if _installed:
         return
-    for module in (moto_core, iam, lambda_, sqs, s3, events, kinesis, dynamodb, dynamodb_responses, event_source_mappings, schedules, stepfunctions):
+    for module in (moto_core, iam, lambda_, sqs, s3, events, kinesis, dynamodb, dynamodb_responses, event_source_mappings, schedules, stepfunctions, cloudwatch):
         module.install()
     from ..delivery import s3 as s3_delivery
 

@@ -10,6 +10,7 @@ import heapq
 import itertools
 import json
 import logging
+import math
 import statistics
 import threading
 import time
@@ -63,6 +64,8 @@ class FunctionStats:
     async_dropped: int = 0
     last_error: str | None = None
     durations_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=1000))
+    duration_total_ms: float = 0.0  # every invocation's duration, summed (benchmarks take deltas for the bill)
+    billed_total_ms: int = 0  # the same, each rounded up to the whole millisecond as Lambda bills it
     init_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100))
 
     def summary(self) -> dict[str, Any]:
@@ -82,6 +85,8 @@ class FunctionStats:
             "last_error": self.last_error,
             "duration_p50_ms": pct(0.5),
             "duration_p99_ms": pct(0.99),
+            "duration_total_ms": round(self.duration_total_ms, 3),
+            "billed_total_ms": self.billed_total_ms,
             "init_mean_ms": round(statistics.fmean(self.init_ms), 3) if self.init_ms else None,
         }
 
@@ -311,6 +316,8 @@ class LambdaService:
             pool.release(env)
         stats.invocations += 1
         stats.durations_ms.append(invocation.duration_ms)
+        stats.duration_total_ms += invocation.duration_ms
+        stats.billed_total_ms += max(1, math.ceil(invocation.duration_ms))
         if cold:
             stats.cold_starts += 1
             if env.init_duration_ms is not None:

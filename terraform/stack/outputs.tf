@@ -89,14 +89,7 @@ output "function_names" {
 
 output "alarm_names" {
   description = "All alarm names."
-  value = concat(
-    module.ingest_queue.alarm_names, module.ingest_processor.alarm_names,
-    module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
-    local.routing_alarm_names, local.stream_alarm_names,
-    module.daily_report_queue.alarm_names, module.daily_report.alarm_names,
-    module.retraining_queue.alarm_names, module.feedback_api.alarm_names, module.model_retrainer.alarm_names, module.model_trainer.alarm_names,
-    module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
-  )
+  value       = local.alarm_names # terraform/stack/observability.tf: the dashboard shows the same list
 }
 
 output "queues" {

@@ -37,27 +37,44 @@ def event(authorization: str | None) -> dict[str, Any]:
     headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com"}
     if authorization is not None:
         headers["authorization"] = authorization
-    return {"version": "2.0", "type": "REQUEST", "routeKey": "POST /predictions", "headers": headers, "identitySource": [authorization or ""]}
+    return {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeKey": "POST /predictions",
+        "headers": headers,
+        "identitySource": [authorization or ""],
+    }
 
 
-def test_a_key_added_with_the_cli_is_authorized_and_names_its_client(authorizer: Any, ssm: Any, lambda_context: Any) -> None:
+def test_a_key_added_with_the_cli_is_authorized_and_names_its_client(
+    authorizer: Any, ssm: Any, lambda_context: Any
+) -> None:
     key = api_keys.add(ssm, PARAMETER, "mobile-app")
     assert key.startswith("sk_") and len(key) > 40
     stored = json.loads(ssm.get_parameter(Name=PARAMETER, WithDecryption=True)["Parameter"]["Value"])
     assert stored == {"mobile-app": api_keys.hash_key(key)}, "only the hash is stored"
     assert key not in json.dumps(stored)
 
-    assert authorizer.handler(event(f"Bearer {key}"), lambda_context) == {"isAuthorized": True, "context": {"client": "mobile-app"}}
+    assert authorizer.handler(event(f"Bearer {key}"), lambda_context) == {
+        "isAuthorized": True,
+        "context": {"client": "mobile-app"},
+    }
     assert authorizer.handler(event(key), lambda_context)["isAuthorized"] is True, "a bare key works too"
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer ", "Bearer wrong-key", "Basic dXNlcjpwYXNz", "Bearer " + "x" * 5000])
-def test_missing_wrong_or_oversized_keys_are_denied(authorizer: Any, ssm: Any, lambda_context: Any, header: str | None) -> None:
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer ", "Bearer wrong-key", "Basic dXNlcjpwYXNz", "Bearer " + "x" * 5000]
+)
+def test_missing_wrong_or_oversized_keys_are_denied(
+    authorizer: Any, ssm: Any, lambda_context: Any, header: str | None
+) -> None:
     api_keys.add(ssm, PARAMETER, "someone")
     assert authorizer.handler(event(header), lambda_context) == {"isAuthorized": False}
 
 
-def test_a_revoked_key_is_denied_once_the_cache_expires(authorizer: Any, ssm: Any, lambda_context: Any) -> None:
+def test_a_revoked_key_is_denied_once_the_cache_expires(
+    authorizer: Any, ssm: Any, lambda_context: Any
+) -> None:
     from aws_lambda_powertools.utilities import parameters
 
     key = api_keys.add(ssm, PARAMETER, "temp")
@@ -78,7 +95,9 @@ def test_adding_a_key_again_replaces_the_old_one(ssm: Any) -> None:
 
 
 @pytest.mark.parametrize("store", ['["not", "an", "object"]', '{"x": "not-a-digest"}', "not json"])
-def test_a_malformed_key_store_fails_closed(authorizer: Any, ssm: Any, lambda_context: Any, store: str) -> None:
+def test_a_malformed_key_store_fails_closed(
+    authorizer: Any, ssm: Any, lambda_context: Any, store: str
+) -> None:
     ssm.put_parameter(Name=PARAMETER, Value=store, Type="SecureString", Overwrite=True)
     assert authorizer.handler(event("Bearer anything"), lambda_context) == {"isAuthorized": False}
 

@@ -21,9 +21,16 @@ JOBS = "sluice-test-fanout-jobs"
 BUS = "sluice-test-domain"
 GIF = b"GIF89a" + struct.pack("<HH", 320, 200) + b"\x00" * 20
 JPEG = (
-    b"\xff\xd8\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    + b"\xff\xdb" + struct.pack(">H", 4) + b"\x00\x00"
-    + b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, 480, 640, 3) + b"\x00" * 9 + b"\xff\xd9"
+    b"\xff\xd8\xff\xe0"
+    + struct.pack(">H", 16)
+    + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + b"\xff\xdb"
+    + struct.pack(">H", 4)
+    + b"\x00\x00"
+    + b"\xff\xc0"
+    + struct.pack(">HBHHB", 17, 8, 480, 640, 3)
+    + b"\x00" * 9
+    + b"\xff\xd9"
 )
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
@@ -31,8 +38,15 @@ EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 @pytest.mark.parametrize(
     ("data", "fmt"),
     [
-        (_png(3, 2), "png"), (GIF, "gif"), (JPEG, "jpeg"), (b"%PDF-1.7", "pdf"), (b'{"a": 1}', "json"),
-        (b"a,b\n1,2\n", "csv"), (b"hello\n", "text"), (b"\x00\x01\x02", "binary"), (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+        (_png(3, 2), "png"),
+        (GIF, "gif"),
+        (JPEG, "jpeg"),
+        (b"%PDF-1.7", "pdf"),
+        (b'{"a": 1}', "json"),
+        (b"a,b\n1,2\n", "csv"),
+        (b"hello\n", "text"),
+        (b"\x00\x01\x02", "binary"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
     ],
 )
 def test_sniff(data, fmt):
@@ -58,7 +72,11 @@ def test_metadata_and_checksum():
     assert clean["etag_verified"] is True and clean["verdict"] == "clean"
     assert clean["sha256"] == "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
     flagged = logic.checksum_scan(EICAR, REF)
-    assert flagged["flags"] == ["eicar_signature"] and flagged["verdict"] == "flagged" and flagged["etag_verified"] is False
+    assert (
+        flagged["flags"] == ["eicar_signature"]
+        and flagged["verdict"] == "flagged"
+        and flagged["etag_verified"] is False
+    )
     multipart = S3ObjectRef(bucket="b", key="k", etag="abc-2")
     assert logic.checksum_scan(b"x", multipart)["etag_verified"] is None
 
@@ -82,17 +100,27 @@ def test_previews_are_written_once(resources):
 def fanout(resources, monkeypatch):
     dynamodb, sqs = resources.dynamodb, resources.sqs
     dynamodb.create_table(
-        TableName=JOBS, KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=JOBS,
+        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
     events = boto3.client("events", region_name="us-east-1")
     events.create_event_bus(Name=BUS)
     seen = sqs.create_queue(QueueName="completions")["QueueUrl"]
     seen_arn = sqs.get_queue_attributes(QueueUrl=seen, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="done", EventBusName=BUS, EventPattern=json.dumps({"source": ["sluice.fanout"], "detail-type": ["Upload Processed"]}))
+    events.put_rule(
+        Name="done",
+        EventBusName=BUS,
+        EventPattern=json.dumps({"source": ["sluice.fanout"], "detail-type": ["Upload Processed"]}),
+    )
     events.put_targets(Rule="done", EventBusName=BUS, Targets=[{"Id": "q", "Arn": seen_arn}])
     dlqs = {c: sqs.create_queue(QueueName=f"sluice-test-fanout-{c}-dlq")["QueueUrl"] for c in logic.CONSUMERS}
-    for name, value in {"EXPECTED_CONSUMERS": "metadata,checksum,preview", "JOBS_TABLE": JOBS, "DOMAIN_BUS_NAME": BUS}.items():
+    for name, value in {
+        "EXPECTED_CONSUMERS": "metadata,checksum,preview",
+        "JOBS_TABLE": JOBS,
+        "DOMAIN_BUS_NAME": BUS,
+    }.items():
         monkeypatch.setenv(name, value)
     handler = importlib.import_module("fanout_consumer.handler")
 
@@ -123,7 +151,9 @@ def fanout(resources, monkeypatch):
             return found
 
         def job(self, ref):
-            return dynamodb.get_item(TableName=JOBS, Key={"job_id": {"S": logic.job_id(ref)}}, ConsistentRead=True).get("Item")
+            return dynamodb.get_item(
+                TableName=JOBS, Key={"job_id": {"S": logic.job_id(ref)}}, ConsistentRead=True
+            ).get("Item")
 
     return Fanout()
 
@@ -149,8 +179,13 @@ def test_three_consumers_complete_a_job_once(fanout, resources, lambda_context):
         contracts.validate("upload_processed", completion["detail"])
         assert set(completion["detail"]["consumers"]) == {"metadata", "checksum", "preview"}
     png = next(c["detail"] for c in completions if c["detail"]["key"].endswith(".png"))
-    assert png["consumers"]["metadata"]["format"] == "png" and png["consumers"]["preview"]["width"] == uploads[3].body[19]
-    preview = json.loads(resources.s3.get_object(Bucket=OUTPUT_BUCKET, Key="previews/run-f0f0/0000.txt.json")["Body"].read())
+    assert (
+        png["consumers"]["metadata"]["format"] == "png"
+        and png["consumers"]["preview"]["width"] == uploads[3].body[19]
+    )
+    preview = json.loads(
+        resources.s3.get_object(Bucket=OUTPUT_BUCKET, Key="previews/run-f0f0/0000.txt.json")["Body"].read()
+    )
     assert preview["excerpt"].startswith("upload 0")
 
     # Redelivered messages (any consumer) change nothing and publish no second completion.
@@ -161,6 +196,8 @@ def test_three_consumers_complete_a_job_once(fanout, resources, lambda_context):
 
 def test_a_missing_object_is_recorded_and_dead_lettered(fanout, resources, lambda_context):
     gone = s3_object_created(LANDING_BUCKET, "uploads/gone.txt", "0" * 32)
-    assert fanout.run("checksum", sqs_event(sqs_record(gone, message_id="g")), lambda_context) == {"batchItemFailures": []}
+    assert fanout.run("checksum", sqs_event(sqs_record(gone, message_id="g")), lambda_context) == {
+        "batchItemFailures": []
+    }
     [failure] = resources.dynamodb.scan(TableName=FAILURES_TABLE)["Items"]
     assert (failure["pipeline"]["S"], failure["error_code"]["S"]) == ("fanout-checksum", "object_not_found")

@@ -25,7 +25,13 @@ def _png(size: int = 16) -> bytes:
 
 @pytest.fixture
 def api(aws: None, monkeypatch: pytest.MonkeyPatch):
-    for name, value in {"JOBS_TABLE": JOBS, "INPUTS_BUCKET": INPUTS, "MAX_INLINE_BYTES": "2048", "MAX_IMAGE_BYTES": "100000", "POWERTOOLS_SERVICE_NAME": "inference-api"}.items():
+    for name, value in {
+        "JOBS_TABLE": JOBS,
+        "INPUTS_BUCKET": INPUTS,
+        "MAX_INLINE_BYTES": "2048",
+        "MAX_IMAGE_BYTES": "100000",
+        "POWERTOOLS_SERVICE_NAME": "inference-api",
+    }.items():
         monkeypatch.setenv(name, value)
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     ddb.create_table(
@@ -38,7 +44,9 @@ def api(aws: None, monkeypatch: pytest.MonkeyPatch):
     return importlib.import_module("inference_api.handler")
 
 
-def request(method: str, path: str, body: bytes = b"", content_type: str | None = None, raw_path: str | None = None) -> dict[str, Any]:
+def request(
+    method: str, path: str, body: bytes = b"", content_type: str | None = None, raw_path: str | None = None
+) -> dict[str, Any]:
     route = "POST /predictions" if method == "POST" else "GET /predictions/{id}"
     headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "x-forwarded-proto": "https"}
     if content_type:
@@ -48,7 +56,11 @@ def request(method: str, path: str, body: bytes = b"", content_type: str | None 
         "routeKey": route,
         "rawPath": raw_path or path,
         "headers": headers,
-        "requestContext": {"http": {"method": method, "path": raw_path or path}, "requestId": "r1", "stage": "$default"},
+        "requestContext": {
+            "http": {"method": method, "path": raw_path or path},
+            "requestId": "r1",
+            "stage": "$default",
+        },
         "isBase64Encoded": bool(body) and not (content_type or "").startswith("application/json"),
     }
     if body:
@@ -67,14 +79,28 @@ def test_an_inline_png_is_accepted_queued_and_stored(api, lambda_context) -> Non
     status, body, headers = call(api, request("POST", "/predictions", _png(), "image/png"), lambda_context)
     assert status == 202 and body["status"] == "queued"
     job_id = body["job_id"]
-    assert body["result_url"] == f"https://abc123.execute-api.us-east-1.amazonaws.com/predictions/{job_id}" == headers["Location"]
-    item = boto3.client("dynamodb", region_name="us-east-1").get_item(TableName=JOBS, Key={"job_id": {"S": job_id}})["Item"]
-    assert item["status"]["S"] == "queued" and item["input_key"]["S"] == f"inputs/{job_id}" and int(item["expires_at"]["N"]) > 0
+    assert (
+        body["result_url"]
+        == f"https://abc123.execute-api.us-east-1.amazonaws.com/predictions/{job_id}"
+        == headers["Location"]
+    )
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(
+        TableName=JOBS, Key={"job_id": {"S": job_id}}
+    )["Item"]
+    assert (
+        item["status"]["S"] == "queued"
+        and item["input_key"]["S"] == f"inputs/{job_id}"
+        and int(item["expires_at"]["N"]) > 0
+    )
     obj = boto3.client("s3", region_name="us-east-1").get_object(Bucket=INPUTS, Key=f"inputs/{job_id}")
     assert obj["Body"].read() == _png() and obj["ContentType"] == "image/png"
 
     status, shown, _ = call(api, request("GET", f"/predictions/{job_id}"), lambda_context)
-    assert status == 200 and shown == {"job_id": job_id, "status": "queued", "created_at": item["created_at"]["S"]}
+    assert status == 200 and shown == {
+        "job_id": job_id,
+        "status": "queued",
+        "created_at": item["created_at"]["S"],
+    }
 
 
 def test_the_result_url_keeps_the_stage_or_local_prefix(api, lambda_context) -> None:
@@ -85,7 +111,9 @@ def test_the_result_url_keeps_the_stage_or_local_prefix(api, lambda_context) -> 
 
 
 def test_bytes_decide_when_the_content_type_is_generic(api, lambda_context) -> None:
-    status, body, _ = call(api, request("POST", "/predictions", _png(), "application/x-www-form-urlencoded"), lambda_context)
+    status, body, _ = call(
+        api, request("POST", "/predictions", _png(), "application/x-www-form-urlencoded"), lambda_context
+    )
     assert status == 202, body
 
 
@@ -105,14 +133,27 @@ def test_bytes_decide_when_the_content_type_is_generic(api, lambda_context) -> N
         (b'{"content_length": 10}', "application/json", 400, "invalid_request"),
     ],
 )
-def test_what_the_api_can_know_is_answered_with_a_status_code(api, lambda_context, body, content_type, status, code) -> None:
+def test_what_the_api_can_know_is_answered_with_a_status_code(
+    api, lambda_context, body, content_type, status, code
+) -> None:
     got, payload, _ = call(api, request("POST", "/predictions", body, content_type), lambda_context)
     assert (got, payload["error"]["code"]) == (status, code), payload
-    assert boto3.client("dynamodb", region_name="us-east-1").scan(TableName=JOBS)["Count"] == 0  # no job created
+    assert (
+        boto3.client("dynamodb", region_name="us-east-1").scan(TableName=JOBS)["Count"] == 0
+    )  # no job created
 
 
 def test_a_large_image_gets_a_presigned_upload_url(api, lambda_context) -> None:
-    status, body, _ = call(api, request("POST", "/predictions", b'{"content_type": "image/jpeg", "content_length": 50000}', "application/json"), lambda_context)
+    status, body, _ = call(
+        api,
+        request(
+            "POST",
+            "/predictions",
+            b'{"content_type": "image/jpeg", "content_length": 50000}',
+            "application/json",
+        ),
+        lambda_context,
+    )
     assert status == 202 and body["status"] == "awaiting_upload"
     upload = body["upload"]
     assert upload["method"] == "PUT" and upload["headers"] == {"Content-Type": "image/jpeg"}
@@ -123,9 +164,15 @@ def test_a_large_image_gets_a_presigned_upload_url(api, lambda_context) -> None:
 
 
 def test_an_upload_never_made_shows_as_expired(api, lambda_context, monkeypatch) -> None:
-    _, body, _ = call(api, request("POST", "/predictions", b'{"content_type": "image/png"}', "application/json"), lambda_context)
+    _, body, _ = call(
+        api,
+        request("POST", "/predictions", b'{"content_type": "image/png"}', "application/json"),
+        lambda_context,
+    )
     ports = api.ports()
-    monkeypatch.setattr(api, "ports", lambda: type(ports)(**{**ports.__dict__, "clock": lambda: ports.clock() + 3600}))
+    monkeypatch.setattr(
+        api, "ports", lambda: type(ports)(**{**ports.__dict__, "clock": lambda: ports.clock() + 3600})
+    )
     _, shown, _ = call(api, request("GET", f"/predictions/{body['job_id']}"), lambda_context)
     assert shown["status"] == "expired"
 

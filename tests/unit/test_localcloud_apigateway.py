@@ -52,12 +52,23 @@ def _event(body: bytes, content_type: str) -> dict:
 
 def test_the_event_has_the_payload_2_shape() -> None:
     event = _event(b'{"x": 1}', "application/json")
-    assert event["version"] == "2.0" and event["routeKey"] == "POST /items" and event["rawPath"] == "/abc/items"
+    assert (
+        event["version"] == "2.0" and event["routeKey"] == "POST /items" and event["rawPath"] == "/abc/items"
+    )
     assert event["queryStringParameters"] == {"a": "1,2", "b": ""} and event["rawQueryString"] == "a=1&a=2&b="
     assert event["cookies"] == ["s=1", "t=2"] and "cookie" not in event["headers"]
     assert event["headers"]["x-multi"] == "1,2" and event["stageVariables"] == {"v": "1"}
-    assert event["requestContext"]["http"] == {"method": "POST", "path": "/abc/items", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""}
-    assert event["requestContext"]["time"] == "01/Jan/2026:00:00:00 +0000" and event["requestContext"]["timeEpoch"] == 1767225600000
+    assert event["requestContext"]["http"] == {
+        "method": "POST",
+        "path": "/abc/items",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "",
+    }
+    assert (
+        event["requestContext"]["time"] == "01/Jan/2026:00:00:00 +0000"
+        and event["requestContext"]["timeEpoch"] == 1767225600000
+    )
     assert (event["body"], event["isBase64Encoded"]) == ('{"x": 1}', False)
 
 
@@ -68,9 +79,22 @@ def test_a_binary_body_is_base64_encoded() -> None:
 
 
 def test_the_response_mapping() -> None:
-    full = map_response(json.dumps({"statusCode": 202, "headers": {"Location": "/x"}, "cookies": ["a=1"], "body": "{}"}).encode())
+    full = map_response(
+        json.dumps(
+            {"statusCode": 202, "headers": {"Location": "/x"}, "cookies": ["a=1"], "body": "{}"}
+        ).encode()
+    )
     assert full.status == 202 and ("Location", "/x") in full.headers and ("Set-Cookie", "a=1") in full.headers
-    binary = map_response(json.dumps({"statusCode": 200, "headers": {"Content-Type": "image/png"}, "isBase64Encoded": True, "body": base64.b64encode(b"\x00\x01").decode()}).encode())
+    binary = map_response(
+        json.dumps(
+            {
+                "statusCode": 200,
+                "headers": {"Content-Type": "image/png"},
+                "isBase64Encoded": True,
+                "body": base64.b64encode(b"\x00\x01").decode(),
+            }
+        ).encode()
+    )
     assert binary.body == b"\x00\x01"
     plain = map_response(b'{"hello": "world"}')  # no statusCode: 200 with the JSON itself
     assert plain.status == 200 and plain.body == b'{"hello": "world"}'

@@ -20,11 +20,23 @@ ROUTES = router_logic.Routes.parse(",".join(TYPES))
 def routed_event(sample, event_id="ev-1") -> dict:
     """What the router publishes for a sample, as EventBridge delivers it."""
     event = router_logic.classify(
-        sample.record, origin={"kind": "event", "event_id": "e", "source": "s"}, fallback_id="x", routes=ROUTES,
+        sample.record,
+        origin={"kind": "event", "event_id": "e", "source": "s"},
+        fallback_id="x",
+        routes=ROUTES,
         routed_at="2026-01-01T00:00:00.000Z",
     )
-    return {"version": "0", "id": event_id, "source": event.source, "detail-type": event.detail_type, "account": "123456789012",
-            "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [], "detail": event.detail}
+    return {
+        "version": "0",
+        "id": event_id,
+        "source": event.source,
+        "detail-type": event.detail_type,
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": event.detail,
+    }
 
 
 RUN = RecordRun.new(30, 0.0, seed=11, run_id="9f0c0001")
@@ -52,12 +64,23 @@ def test_other_types_are_refused_at_the_edge():
 
 def test_summaries():
     assert logic.summarize_image({"width": 4000, "height": 3000, "format": "jpeg", "labels": ["a"]}) == {
-        "format": "jpeg", "megapixels": 12.0, "aspect_ratio": 1.3333, "orientation": "landscape", "labels": 1,
+        "format": "jpeg",
+        "megapixels": 12.0,
+        "aspect_ratio": 1.3333,
+        "orientation": "landscape",
+        "labels": 1,
     }
     text = logic.summarize_text({"text": "The cat and the hat.\nThe end", "language": "en"})
     assert (text["words"], text["lines"], text["top_words"][0]) == (7, 2, "the")
-    table = logic.summarize_tabular({"columns": ["id", "score", "label"], "rows": [[1, 2.5, "a"], [2, 3.5, None], [3, True, "b"]]})
-    assert table["rows"] == 3 and table["numeric_columns"]["score"] == {"min": 2.5, "max": 3.5, "mean": 3.0, "count": 2}
+    table = logic.summarize_tabular(
+        {"columns": ["id", "score", "label"], "rows": [[1, 2.5, "a"], [2, 3.5, None], [3, True, "b"]]}
+    )
+    assert table["rows"] == 3 and table["numeric_columns"]["score"] == {
+        "min": 2.5,
+        "max": 3.5,
+        "mean": 3.0,
+        "count": 2,
+    }
     assert "label" not in table["numeric_columns"]
     with pytest.raises(SchemaViolation, match=r"rows\[1\] has 1 cells; the header has 2 columns"):
         logic.summarize_tabular({"columns": ["a", "b"], "rows": [[1, 2], [1]]})
@@ -66,8 +89,10 @@ def test_summaries():
 @pytest.fixture
 def processor(resources, monkeypatch):
     resources.dynamodb.create_table(
-        TableName=RESULTS, KeySchema=[{"AttributeName": "record_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "record_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=RESULTS,
+        KeySchema=[{"AttributeName": "record_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "record_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
     dlq = resources.sqs.create_queue(QueueName="sluice-test-route-text-dlq")["QueueUrl"]
     monkeypatch.setenv("DATA_TYPE", "text")
@@ -92,7 +117,9 @@ def test_handler_writes_each_record_once_and_refuses_other_types(processor, reso
     assert {i["data_type"]["S"] for i in items} == {"text"}
     [failure] = resources.dynamodb.scan(TableName=FAILURES_TABLE)["Items"]
     assert (failure["pipeline"]["S"], failure["item_id"]["S"], failure["error_code"]["S"]) == (
-        "routing-text", image.record_id, "wrong_route",
+        "routing-text",
+        image.record_id,
+        "wrong_route",
     )
 
 
@@ -100,8 +127,10 @@ def test_the_same_record_id_with_another_type_is_a_conflict(resources):
     sample = next(s for s in RUN.samples if s.expected == "text")
     routed = logic.parse_routed(json.dumps(routed_event(sample)), "text")
     resources.dynamodb.create_table(
-        TableName=RESULTS, KeySchema=[{"AttributeName": "record_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "record_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=RESULTS,
+        KeySchema=[{"AttributeName": "record_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "record_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
     ports = logic.Ports(resources.dynamodb, RESULTS, "p", clock=lambda: "now")
     assert logic.process(routed, ports)["status"] == logic.STATUS_PROCESSED

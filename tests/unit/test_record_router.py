@@ -25,13 +25,19 @@ ORIGIN = {"kind": "event", "event_id": "e-1", "source": "test"}
 
 
 def classify(record):
-    return logic.classify(record, origin=ORIGIN, fallback_id="event:e-1", routes=ROUTES, routed_at=NOW, tag="m")
+    return logic.classify(
+        record, origin=ORIGIN, fallback_id="event:e-1", routes=ROUTES, routed_at=NOW, tag="m"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ logic
 
 
-@pytest.mark.parametrize("sample", RecordRun.new(60, seed=3, run_id="cafe0001").samples, ids=lambda s: f"{s.index}-{s.reason_code or s.expected}")
+@pytest.mark.parametrize(
+    "sample",
+    RecordRun.new(60, seed=3, run_id="cafe0001").samples,
+    ids=lambda s: f"{s.index}-{s.reason_code or s.expected}",
+)
 def test_every_sample_is_classified_as_the_samples_say(sample):
     try:
         record = json.loads(sample.line)
@@ -74,9 +80,22 @@ def test_unroutable_events_say_why_and_keep_the_record():
         ({"record_id": "r", "data_type": None}, "missing_data_type"),
         ({"record_id": "r", "data_type": "IMAGE"}, "invalid_data_type"),
         ({"record_id": "r", "data_type": {"kind": "image"}}, "invalid_data_type"),
-        ({"record_id": "r", "data_type": "image", "payload": {"uri": "u", "width": 1, "height": 1, "format": "bmp"}}, "schema_violation"),
-        ({"record_id": "r", "data_type": "tabular", "payload": {"columns": [], "rows": []}}, "schema_violation"),
-        ({"record_id": "r", "data_type": "text", "payload": {"text": "x"}, "submitted_at": "yesterday"}, "schema_violation"),
+        (
+            {
+                "record_id": "r",
+                "data_type": "image",
+                "payload": {"uri": "u", "width": 1, "height": 1, "format": "bmp"},
+            },
+            "schema_violation",
+        ),
+        (
+            {"record_id": "r", "data_type": "tabular", "payload": {"columns": [], "rows": []}},
+            "schema_violation",
+        ),
+        (
+            {"record_id": "r", "data_type": "text", "payload": {"text": "x"}, "submitted_at": "yesterday"},
+            "schema_violation",
+        ),
         ({"record_id": "r", "data_type": "text", "payload": {"text": "x" * 300_000}}, "schema_violation"),
     ],
 )
@@ -140,7 +159,9 @@ def test_a_records_file_gives_one_event_per_line(landing):
     assert len(events) == 30
     for sample, routed in zip(run.samples, events, strict=True):
         expected = sample.expected if sample.expected != UNROUTABLE else None
-        assert routed.detail.get("data_type") == expected or routed.detail["reason_code"] == sample.reason_code
+        assert (
+            routed.detail.get("data_type") == expected or routed.detail["reason_code"] == sample.reason_code
+        )
         assert routed.detail["origin"]["line"] == sample.index + 1
         assert routed.detail["origin"]["key"] == "records/run-f11e0001/part.jsonl"
     bad = next(e for e in events if e.detail.get("reason_code") == "invalid_json")
@@ -149,7 +170,9 @@ def test_a_records_file_gives_one_event_per_line(landing):
 
 
 def test_an_overwritten_file_routes_nothing_and_a_missing_file_is_permanent(landing):
-    event = put_file(landing, "records/a.jsonl", ['{"record_id": "a", "data_type": "text", "payload": {"text": "x"}}'])
+    event = put_file(
+        landing, "records/a.jsonl", ['{"record_id": "a", "data_type": "text", "payload": {"text": "x"}}']
+    )
     landing.put_object(Bucket=LANDING_BUCKET, Key="records/a.jsonl", Body=b"{}\n")  # a newer version
     assert logic.route_message(json.dumps(event), s3=landing, routes=ROUTES) == []
     gone = s3_object_created(LANDING_BUCKET, "records/gone.jsonl", "0" * 32)
@@ -177,7 +200,9 @@ class CountingEvents:
         codes = [self._fail(json.loads(e["Detail"])) for e in Entries]
         passed = [e for e, code in zip(Entries, codes, strict=True) if not code]
         answered = iter(self._client.put_events(Entries=passed)["Entries"] if passed else [])
-        results = [{"ErrorCode": code, "ErrorMessage": "injected"} if code else next(answered) for code in codes]
+        results = [
+            {"ErrorCode": code, "ErrorMessage": "injected"} if code else next(answered) for code in codes
+        ]
         return {"FailedEntryCount": sum(1 for c in codes if c), "Entries": results}
 
 
@@ -186,7 +211,9 @@ def router(resources, monkeypatch):
     sqs, events = resources.sqs, boto3.client("events", region_name="us-east-1")
     dlq_url = sqs.create_queue(QueueName=ROUTER_DLQ)["QueueUrl"]
     seen_url = sqs.create_queue(QueueName="seen")["QueueUrl"]
-    seen_arn = sqs.get_queue_attributes(QueueUrl=seen_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    seen_arn = sqs.get_queue_attributes(QueueUrl=seen_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     events.create_event_bus(Name=BUS)
     events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["sluice.router"]}))
     events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": seen_arn}])
@@ -221,14 +248,25 @@ def router(resources, monkeypatch):
 
 
 def submitted(record, event_id=None) -> dict:
-    return {"version": "0", "id": event_id or str(uuid.uuid4()), "detail-type": "Record Submitted", "source": "sluice.producer",
-            "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [], "detail": record}
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "Record Submitted",
+        "source": "sluice.producer",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": record,
+    }
 
 
 def test_ten_single_record_messages_are_one_put_events_call(router, resources, lambda_context):
     counting = router.use(CountingEvents(boto3.client("events", region_name="us-east-1")))
     run = RecordRun.new(10, 0.0, seed=1, run_id="ba7c0001")
-    event = sqs_event(*(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples)))
+    event = sqs_event(
+        *(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples))
+    )
     assert router.module.handler(event, lambda_context) == {"batchItemFailures": []}
     assert (counting.calls, counting.entries) == (1, 10)
     published = router.published()
@@ -236,7 +274,9 @@ def test_ten_single_record_messages_are_one_put_events_call(router, resources, l
     assert {e["detail-type"] for e in published} == {"Record Routed"}
 
 
-def test_files_and_events_route_together_and_failures_of_messages_stay_apart(router, resources, lambda_context):
+def test_files_and_events_route_together_and_failures_of_messages_stay_apart(
+    router, resources, lambda_context
+):
     counting = router.use(CountingEvents(boto3.client("events", region_name="us-east-1")))
     run = RecordRun.new(30, seed=2, run_id="ba7c0002")
     file_event = put_file(resources.s3, "records/run-ba7c0002/part.jsonl", [s.line for s in run.samples])
@@ -262,20 +302,36 @@ def test_files_and_events_route_together_and_failures_of_messages_stay_apart(rou
 
 def test_entries_that_keep_failing_fail_only_their_messages(router, resources, lambda_context):
     # Records "-00003" always fail with a retryable code; the others go through.
-    counting = router.use(CountingEvents(boto3.client("events", region_name="us-east-1"),
-                                         fail=lambda d: "InternalFailure" if d["record_id"].endswith("-00003") else None))
+    counting = router.use(
+        CountingEvents(
+            boto3.client("events", region_name="us-east-1"),
+            fail=lambda d: "InternalFailure" if d["record_id"].endswith("-00003") else None,
+        )
+    )
     run = RecordRun.new(6, 0.0, seed=1, run_id="ba7c0003")
-    event = sqs_event(*(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples)))
+    event = sqs_event(
+        *(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples))
+    )
     assert router.module.handler(event, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "m3"}]}
     assert counting.calls == 3  # one request, then the failing entry alone, twice (PUBLISH_MAX_ATTEMPTS=3)
-    assert sorted(e["detail"]["record_id"] for e in router.published()) == [s.record_id for s in run.samples if s.index != 3]
+    assert sorted(e["detail"]["record_id"] for e in router.published()) == [
+        s.record_id for s in run.samples if s.index != 3
+    ]
 
 
 def test_entries_the_bus_refuses_are_rerouted_as_unroutable(router, resources, lambda_context):
-    router.use(CountingEvents(boto3.client("events", region_name="us-east-1"),
-                              fail=lambda d: "InvalidArgument" if d.get("data_type") == "image" and "reason_code" not in d else None))
+    router.use(
+        CountingEvents(
+            boto3.client("events", region_name="us-east-1"),
+            fail=lambda d: (
+                "InvalidArgument" if d.get("data_type") == "image" and "reason_code" not in d else None
+            ),
+        )
+    )
     run = RecordRun.new(3, 0.0, seed=1, run_id="ba7c0004")
-    event = sqs_event(*(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples)))
+    event = sqs_event(
+        *(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples))
+    )
     assert router.module.handler(event, lambda_context) == {"batchItemFailures": []}
     published = {e["detail"]["record_id"]: e for e in router.published()}
     image = next(s for s in run.samples if s.expected == "image")
@@ -288,7 +344,9 @@ def test_per_record_mode_publishes_one_event_per_call(router, resources, lambda_
     monkeypatch.setenv("PUBLISH_BATCH_SIZE", "1")
     counting = router.use(CountingEvents(boto3.client("events", region_name="us-east-1")))
     run = RecordRun.new(4, 0.0, seed=1, run_id="ba7c0005")
-    event = sqs_event(*(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples)))
+    event = sqs_event(
+        *(sqs_record(submitted(s.record), message_id=f"m{i}") for i, s in enumerate(run.samples))
+    )
     router.module.handler(event, lambda_context)
     assert (counting.calls, counting.entries) == (4, 4)
 

@@ -46,15 +46,32 @@ def routes() -> list[str]:
 
 
 def matched(rules, bus: str, event: dict) -> set[str]:
-    return {r.name for r in rules.values() if r.bus == bus and patterns.compile(r.pattern).matches(json.dumps(event))}
+    return {
+        r.name
+        for r in rules.values()
+        if r.bus == bus and patterns.compile(r.pattern).matches(json.dumps(event))
+    }
 
 
 def s3_event(key: str, size: int = 10, bucket: str = LANDING) -> dict:
     return {
-        "version": "0", "id": "1", "detail-type": "Object Created", "source": "aws.s3", "account": ACCOUNT,
-        "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": key, "size": size, "etag": "e" * 32, "sequencer": "1"},
-                   "request-id": "R", "requester": ACCOUNT, "source-ip-address": "127.0.0.1", "reason": "PutObject"},
+        "version": "0",
+        "id": "1",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": size, "etag": "e" * 32, "sequencer": "1"},
+            "request-id": "R",
+            "requester": ACCOUNT,
+            "source-ip-address": "127.0.0.1",
+            "reason": "PutObject",
+        },
     }
 
 
@@ -65,8 +82,12 @@ def on_bus(event: DomainEvent) -> dict:
 
 def test_every_rule_is_read_from_the_source_and_is_a_valid_pattern(rules):
     assert {
-        rule("ingest-object-created"), rule("routing-records-submitted"), rule("routing-record-files"),
-        rule("routing-unroutable"), rule("fanout-uploads"), rule("fanout-completed"),
+        rule("ingest-object-created"),
+        rule("routing-records-submitted"),
+        rule("routing-record-files"),
+        rule("routing-unroutable"),
+        rule("fanout-uploads"),
+        rule("fanout-completed"),
         *(rule(f"route-{t}") for t in TYPES),
     } <= set(rules)
     for r in rules.values():
@@ -92,7 +113,11 @@ def test_s3_events_reach_only_their_pipeline(rules, key, size, bucket, expected)
 
 
 def submitted(record: dict, source: str = "sluice.producer") -> dict:
-    return envelope({"Source": source, "DetailType": "Record Submitted", "Detail": json.dumps(record)}, ACCOUNT, "us-east-1")
+    return envelope(
+        {"Source": source, "DetailType": "Record Submitted", "Detail": json.dumps(record)},
+        ACCOUNT,
+        "us-east-1",
+    )
 
 
 def test_submissions_reach_the_router_whatever_they_hold(rules):
@@ -107,12 +132,23 @@ ROUTES = router_logic.Routes.parse(",".join(TYPES))
 
 
 # (A line that is not JSON never becomes a record: test_record_router covers the file path's unroutable events.)
-@pytest.mark.parametrize("sample", [s for s in RUN.samples if s.reason_code != "invalid_json"], ids=lambda s: f"{s.index}-{s.reason_code or s.expected}")
+@pytest.mark.parametrize(
+    "sample",
+    [s for s in RUN.samples if s.reason_code != "invalid_json"],
+    ids=lambda s: f"{s.index}-{s.reason_code or s.expected}",
+)
 def test_the_routers_events_reach_exactly_their_route(rules, sample):
     record = json.loads(sample.line)
-    event = router_logic.classify(record, origin={"kind": "event", "event_id": "e", "source": "s"}, fallback_id="event:e",
-                                  routes=ROUTES, routed_at="2026-01-01T00:00:00.000Z")
-    expected = rule("routing-unroutable") if sample.expected == UNROUTABLE else rule(f"route-{sample.expected}")
+    event = router_logic.classify(
+        record,
+        origin={"kind": "event", "event_id": "e", "source": "s"},
+        fallback_id="event:e",
+        routes=ROUTES,
+        routed_at="2026-01-01T00:00:00.000Z",
+    )
+    expected = (
+        rule("routing-unroutable") if sample.expected == UNROUTABLE else rule(f"route-{sample.expected}")
+    )
     assert matched(rules, DOMAIN, on_bus(event)) == {expected}
     assert matched(rules, "default", on_bus(event)) == set()
     if sample.expected != UNROUTABLE:  # the consumer accepts it at its edge
@@ -122,20 +158,32 @@ def test_the_routers_events_reach_exactly_their_route(rules, sample):
 
 def test_a_routed_type_without_a_route_is_caught_as_unroutable(rules):
     # A router whose routes drifted from Terraform's publishes a type no rule takes: it must not vanish.
-    drifted = DomainEvent(source="sluice.router", detail_type="Record Routed", detail={"record_id": "r", "data_type": "audio"})
+    drifted = DomainEvent(
+        source="sluice.router", detail_type="Record Routed", detail={"record_id": "r", "data_type": "audio"}
+    )
     assert matched(rules, DOMAIN, on_bus(drifted)) == {rule("routing-unroutable")}
-    impostor = DomainEvent(source="someone.else", detail_type="Record Routed", detail={"record_id": "r", "data_type": "image"})
+    impostor = DomainEvent(
+        source="someone.else", detail_type="Record Routed", detail={"record_id": "r", "data_type": "image"}
+    )
     assert matched(rules, DOMAIN, on_bus(impostor)) == set()
 
 
 def test_completions_reach_the_completion_rule_only(rules):
     item = {
-        "job_id": {"S": f"{LANDING}/uploads/a.png#{'e' * 32}"}, "bucket_name": {"S": LANDING}, "object_key": {"S": "uploads/a.png"},
-        "etag": {"S": "e" * 32}, "object_size": {"N": "10"}, "done": {"SS": ["checksum", "metadata", "preview"]},
+        "job_id": {"S": f"{LANDING}/uploads/a.png#{'e' * 32}"},
+        "bucket_name": {"S": LANDING},
+        "object_key": {"S": "uploads/a.png"},
+        "etag": {"S": "e" * 32},
+        "object_size": {"N": "10"},
+        "done": {"SS": ["checksum", "metadata", "preview"]},
         **{f"result_{c}": {"S": json.dumps({"status": "done"})} for c in ("checksum", "metadata", "preview")},
     }
-    detail = fanout_logic.completion_detail(item, ("checksum", "metadata", "preview"), "2026-01-01T00:00:00.000Z")
-    event = DomainEvent.validated(fanout_logic.CONTRACT, source=fanout_logic.SOURCE, detail_type=fanout_logic.COMPLETED, detail=detail)
+    detail = fanout_logic.completion_detail(
+        item, ("checksum", "metadata", "preview"), "2026-01-01T00:00:00.000Z"
+    )
+    event = DomainEvent.validated(
+        fanout_logic.CONTRACT, source=fanout_logic.SOURCE, detail_type=fanout_logic.COMPLETED, detail=detail
+    )
     assert matched(rules, DOMAIN, on_bus(event)) == {rule("fanout-completed")}
 
 
@@ -155,6 +203,9 @@ def test_fanout_consumers_in_terraform_are_implemented():
     assert set(consumers) <= set(fanout_logic.CONSUMERS)
 
 
-@pytest.mark.parametrize("name", ["record_submitted", "record_unroutable", "upload_processed", *(f"record_routed_{t}" for t in TYPES)])
+@pytest.mark.parametrize(
+    "name",
+    ["record_submitted", "record_unroutable", "upload_processed", *(f"record_routed_{t}" for t in TYPES)],
+)
 def test_contracts_are_valid_draft7_schemas(name):
     jsonschema.Draft7Validator.check_schema(contracts.load_schema(name))

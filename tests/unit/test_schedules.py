@@ -22,11 +22,20 @@ def fires(expression: str, count: int = 4, after: datetime = SATURDAY, **kwargs)
         # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-cron-expressions
         ("cron(0 10 * * ? *)", ["Sat 2024-06-01 10:00", "Sun 2024-06-02 10:00", "Mon 2024-06-03 10:00"]),
         ("cron(15 12 * * ? *)", ["Sat 2024-06-01 12:15", "Sun 2024-06-02 12:15", "Mon 2024-06-03 12:15"]),
-        ("cron(0 18 ? * MON-FRI *)", ["Mon 2024-06-03 18:00", "Tue 2024-06-04 18:00", "Wed 2024-06-05 18:00"]),
+        (
+            "cron(0 18 ? * MON-FRI *)",
+            ["Mon 2024-06-03 18:00", "Tue 2024-06-04 18:00", "Wed 2024-06-05 18:00"],
+        ),
         ("cron(0 8 1 * ? *)", ["Sat 2024-06-01 08:00", "Mon 2024-07-01 08:00", "Thu 2024-08-01 08:00"]),
         ("cron(0/15 * * * ? *)", ["Sat 2024-06-01 00:15", "Sat 2024-06-01 00:30", "Sat 2024-06-01 00:45"]),
-        ("cron(0/10 * ? * MON-FRI *)", ["Mon 2024-06-03 00:00", "Mon 2024-06-03 00:10", "Mon 2024-06-03 00:20"]),
-        ("cron(0/5 8-17 ? * MON-FRI *)", ["Mon 2024-06-03 08:00", "Mon 2024-06-03 08:05", "Mon 2024-06-03 08:10"]),
+        (
+            "cron(0/10 * ? * MON-FRI *)",
+            ["Mon 2024-06-03 00:00", "Mon 2024-06-03 00:10", "Mon 2024-06-03 00:20"],
+        ),
+        (
+            "cron(0/5 8-17 ? * MON-FRI *)",
+            ["Mon 2024-06-03 08:00", "Mon 2024-06-03 08:05", "Mon 2024-06-03 08:10"],
+        ),
         ("cron(0 9 ? * 2#1 *)", ["Mon 2024-06-03 09:00", "Mon 2024-07-01 09:00", "Mon 2024-08-05 09:00"]),
         # numeric days: 1 = SUN ... 7 = SAT
         ("cron(0 12 ? * 1 *)", ["Sun 2024-06-02 12:00", "Sun 2024-06-09 12:00", "Sun 2024-06-16 12:00"]),
@@ -57,17 +66,27 @@ def test_a_year_range_in_the_past_never_fires_again():
 
 def test_rate_counts_from_creation():
     created = datetime(2024, 6, 1, 0, 0, 30, tzinfo=UTC)
-    assert fires("rate(5 minutes)", 3, after=created) == ["Sat 2024-06-01 00:05", "Sat 2024-06-01 00:10", "Sat 2024-06-01 00:15"]
+    assert fires("rate(5 minutes)", 3, after=created) == [
+        "Sat 2024-06-01 00:05",
+        "Sat 2024-06-01 00:10",
+        "Sat 2024-06-01 00:15",
+    ]
     assert fires("rate(1 hour)", 2, after=created) == ["Sat 2024-06-01 01:00", "Sat 2024-06-01 02:00"]
     assert fires("rate(1 day)", 2, after=created) == ["Sun 2024-06-02 00:00", "Mon 2024-06-03 00:00"]
     schedule = Schedule("rate(5 minutes)", anchor=created)
-    assert schedule.next_after(datetime(2024, 6, 1, 0, 5, 30, tzinfo=UTC)) == datetime(2024, 6, 1, 0, 10, 30, tzinfo=UTC)
+    assert schedule.next_after(datetime(2024, 6, 1, 0, 5, 30, tzinfo=UTC)) == datetime(
+        2024, 6, 1, 0, 10, 30, tzinfo=UTC
+    )
 
 
 def test_start_end_dates_and_one_time_schedules():
     start = datetime(2024, 6, 3, 0, 0, tzinfo=UTC)
     end = datetime(2024, 6, 5, 12, 0, tzinfo=UTC)
-    assert fires("cron(0 10 * * ? *)", 5, start=start, end=end) == ["Mon 2024-06-03 10:00", "Tue 2024-06-04 10:00", "Wed 2024-06-05 10:00"]
+    assert fires("cron(0 10 * * ? *)", 5, start=start, end=end) == [
+        "Mon 2024-06-03 10:00",
+        "Tue 2024-06-04 10:00",
+        "Wed 2024-06-05 10:00",
+    ]
     assert fires("rate(1 day)", 2, start=start) == ["Mon 2024-06-03 00:00", "Tue 2024-06-04 00:00"]
     assert fires("at(2024-06-02T09:30:00)", 3) == ["Sun 2024-06-02 09:30"]
     assert fires("at(2024-05-02T09:30:00)", 3) == []
@@ -83,7 +102,16 @@ def test_timezones_apply_to_cron_and_at():
 
 @pytest.mark.parametrize(
     "expression",
-    ["cron(0 10 * * * *)", "cron(0 10 ? * ? *)", "cron(0 10 * *)", "cron(0 10 ? * 8 *)", "cron(0 10 LW * ? *)", "every day", "rate(five minutes)", "cron(0 10 ? * 2#6 *)"],
+    [
+        "cron(0 10 * * * *)",
+        "cron(0 10 ? * ? *)",
+        "cron(0 10 * *)",
+        "cron(0 10 ? * 8 *)",
+        "cron(0 10 LW * ? *)",
+        "every day",
+        "rate(five minutes)",
+        "cron(0 10 ? * 2#6 *)",
+    ],
 )
 def test_invalid_expressions_are_rejected(expression):
     with pytest.raises((ScheduleExpressionError, ValueError)):

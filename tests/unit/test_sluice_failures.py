@@ -98,7 +98,9 @@ def test_a_record_without_dlq_message_id_is_completed(resources: Clients, record
     assert item["dlq_message_id"] == {"S": outcome.dlq_message_id}
 
 
-def test_a_concurrent_duplicate_does_not_dead_letter_twice(resources: Clients, recorder: FailureRecorder) -> None:
+def test_a_concurrent_duplicate_does_not_dead_letter_twice(
+    resources: Clients, recorder: FailureRecorder
+) -> None:
     # Another delivery (message m-1) created the record and is sending to the DLQ right now.
     resources.dynamodb.put_item(
         TableName=FAILURES_TABLE,

@@ -65,7 +65,9 @@ def test_publish_writes_model_card_and_pointer_last(s3, trained) -> None:
 def test_the_warm_path_makes_no_s3_call_until_the_pointer_ttl(s3, trained, tmp_path) -> None:
     digits.publish(s3, BUCKET, trained)
     counting, clock = CountingS3(s3), Clock()
-    cache = model_store.ModelCache(counting, BUCKET, "digits", pointer_ttl=60, cache_dir=tmp_path, clock=clock)
+    cache = model_store.ModelCache(
+        counting, BUCKET, "digits", pointer_ttl=60, cache_dir=tmp_path, clock=clock
+    )
     model = cache.get()
     assert model.version == trained.version and model.loaded_from == "s3"
     assert counting.calls == ["models/digits/current.json", f"models/digits/{trained.version}/model.onnx"]
@@ -77,10 +79,14 @@ def test_the_warm_path_makes_no_s3_call_until_the_pointer_ttl(s3, trained, tmp_p
     assert len(counting.calls) == 2  # 50 s of warm invocations: no S3 call
     clock.now += 11
     assert cache.get() is model
-    assert counting.calls[2:] == ["models/digits/current.json"]  # the TTL passed: one pointer read, same version
+    assert counting.calls[2:] == [
+        "models/digits/current.json"
+    ]  # the TTL passed: one pointer read, same version
 
 
-def test_a_promotion_is_picked_up_after_the_ttl_and_a_new_environment_reuses_tmp(s3, trained, tmp_path) -> None:
+def test_a_promotion_is_picked_up_after_the_ttl_and_a_new_environment_reuses_tmp(
+    s3, trained, tmp_path
+) -> None:
     digits.publish(s3, BUCKET, trained)
     clock = Clock()
     cache = model_store.ModelCache(s3, BUCKET, "digits", pointer_ttl=5, cache_dir=tmp_path, clock=clock)
@@ -100,7 +106,9 @@ def test_a_broken_promotion_keeps_the_served_model(s3, trained, tmp_path) -> Non
     clock = Clock()
     cache = model_store.ModelCache(s3, BUCKET, "digits", pointer_ttl=1, cache_dir=tmp_path, clock=clock)
     served = cache.get()
-    bad = model_store.Pointer("digits", "v3", "0" * 64, "models/digits/v3/model.onnx", "models/digits/v3/card.json", "now")
+    bad = model_store.Pointer(
+        "digits", "v3", "0" * 64, "models/digits/v3/model.onnx", "models/digits/v3/card.json", "now"
+    )
     s3.put_object(Bucket=BUCKET, Key="models/digits/current.json", Body=bad.to_json().encode())
     clock.now += 2
     assert cache.get() is served  # v3 does not exist: keep serving, try again after the TTL

@@ -50,9 +50,17 @@ def test_rendered_held_out_digits_classify_at_any_size_format_and_polarity(split
 
     _, X_test, _, y_test = split
     session = ort.InferenceSession(trained.onnx, providers=["CPUExecutionProvider"])
-    variants = [(8, "PNG", False), (28, "JPEG", True), (50, "PNG", True), (100, "JPEG", False), (333, "PNG", False)]
+    variants = [
+        (8, "PNG", False),
+        (28, "JPEG", True),
+        (50, "PNG", True),
+        (100, "JPEG", False),
+        (333, "PNG", False),
+    ]
     for size, fmt, invert in variants:
-        batch = np.stack([preprocess.features(digits.render_digit(x, size, fmt, invert=invert)) for x in X_test])
+        batch = np.stack(
+            [preprocess.features(digits.render_digit(x, size, fmt, invert=invert)) for x in X_test]
+        )
         labels, _ = session.run(None, {"input": batch})
         accuracy = float((labels == y_test).mean())
         assert accuracy >= 0.95, (size, fmt, invert, accuracy)

@@ -30,16 +30,22 @@ class FakeEvents:
 
     def put_events(self, Entries):
         assert 1 <= len(Entries) <= 10
-        assert sum(entry_size(e["Source"], e["DetailType"], e["Detail"]) for e in Entries) <= MAX_REQUEST_BYTES
+        assert (
+            sum(entry_size(e["Source"], e["DetailType"], e["Detail"]) for e in Entries) <= MAX_REQUEST_BYTES
+        )
         self.calls.append(Entries)
         if self._raise and self._raise(len(self.calls)):
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutEvents")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutEvents"
+            )
         results = []
         for entry in Entries:
             n = json.loads(entry["Detail"])["n"]
             self.attempts[n] = self.attempts.get(n, 0) + 1
             code = self._fail(n, self.attempts[n])
-            results.append({"ErrorCode": code, "ErrorMessage": f"{code} for {n}"} if code else {"EventId": f"id-{n}"})
+            results.append(
+                {"ErrorCode": code, "ErrorMessage": f"{code} for {n}"} if code else {"EventId": f"id-{n}"}
+            )
         return {"FailedEntryCount": sum(1 for r in results if "ErrorCode" in r), "Entries": results}
 
 
@@ -55,7 +61,12 @@ def test_events_go_out_ten_per_request_in_order():
     assert [len(c) for c in client.calls] == [10, 10, 5]
     assert result.calls == 3 and result.ok and not sleeps
     assert [e.detail["n"] for e, _ in result.published] == list(range(25))
-    assert client.calls[0][0] == {"Source": "test", "DetailType": "Thing", "Detail": '{"n":0}', "EventBusName": "bus"}
+    assert client.calls[0][0] == {
+        "Source": "test",
+        "DetailType": "Thing",
+        "Detail": '{"n":0}',
+        "EventBusName": "bus",
+    }
 
 
 def test_batch_size_one_is_the_per_record_baseline():
@@ -78,7 +89,12 @@ def test_only_failed_entries_are_retried_with_backoff():
     result = pub.publish([event(i) for i in range(12)])
     assert result.ok and len(result.published) == 12
     failing = [0, 3, 6, 9]
-    assert [len(c) for c in client.calls] == [10, 2, 4, 4]  # first pass, then only the 4 failed entries, twice
+    assert [len(c) for c in client.calls] == [
+        10,
+        2,
+        4,
+        4,
+    ]  # first pass, then only the 4 failed entries, twice
     assert sorted(json.loads(e["Detail"])["n"] for e in client.calls[2]) == failing
     assert result.retried_entries == 8
     assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.1 and 0 <= sleeps[1] <= 0.2
@@ -90,7 +106,12 @@ def test_entries_still_failing_after_max_attempts_are_returned_not_dropped():
     result = pub.publish([event(i, tag=f"m{i // 2}") for i in range(6)])
     assert len(result.published) == 5
     [failure] = result.failed
-    assert (failure.event.detail["n"], failure.code, failure.permanent, failure.attempts) == (4, "InternalFailure", False, 3)
+    assert (failure.event.detail["n"], failure.code, failure.permanent, failure.attempts) == (
+        4,
+        "InternalFailure",
+        False,
+        3,
+    )
     assert result.failed_tags() == {"m2"} and client.attempts[4] == 3 and len(sleeps) == 2
 
 

@@ -43,6 +43,8 @@ def blocks(config: Path, kind: str) -> list:
     may keep each part (e.g. each pipeline of the stack) in files of its own."""
     stem = {"variable": "variables", "output": "outputs"}[kind]
     return [b for path in sorted(config.glob(f"{stem}*.tf")) for b in parse_blocks(path.read_text(), kind)]
+
+
 DOCS_BEGIN, DOCS_END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 

@@ -103,7 +103,13 @@ FUNCTIONS = {
 
 
 class Evaluator:
-    def __init__(self, source: Source, variables: dict[str, Any], data: dict[str, Any], each: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        variables: dict[str, Any],
+        data: dict[str, Any],
+        each: dict[str, Any] | None = None,
+    ) -> None:
         self.source = source
         self.variables = variables
         self.data = data
@@ -212,7 +218,11 @@ class Evaluator:
         out_map: dict[str, Any] = {}
         out_list: list[Any] = []
         for key, value in pairs:
-            bound = {variables[0]: value} if len(variables) == 1 and not isinstance(items, dict) else {variables[0]: key}
+            bound = (
+                {variables[0]: value}
+                if len(variables) == 1 and not isinstance(items, dict)
+                else {variables[0]: key}
+            )
             if len(variables) == 2:
                 bound = {variables[0]: key, variables[1]: value}
             scoped = Evaluator(self.source, self.variables, self.data, self.each)
@@ -327,11 +337,19 @@ class Rule:
     pattern: dict[str, Any]
 
 
-def stack_rules(*, environment: str = "contract", account_id: str = "123456789012", variables: dict[str, Any] | None = None) -> dict[str, Rule]:
+def stack_rules(
+    *,
+    environment: str = "contract",
+    account_id: str = "123456789012",
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Rule]:
     """Every rule with an event pattern in the stack, by rule name."""
     source = Source.read(STACK)
-    data = {"aws_caller_identity": {"current": {"account_id": account_id}}, "aws_partition": {"current": {"partition": "aws"}},
-            "aws_region": {"current": {"name": "us-east-1"}}}
+    data = {
+        "aws_caller_identity": {"current": {"account_id": account_id}},
+        "aws_partition": {"current": {"partition": "aws"}},
+        "aws_region": {"current": {"name": "us-east-1"}},
+    }
     evaluator = Evaluator(source, {"environment": environment, **(variables or {})}, data)
     bus_names = {"${aws_cloudwatch_event_bus.domain.name}": f"sluice-{environment}-domain"}
     rules: dict[str, Rule] = {}
@@ -349,5 +367,7 @@ def stack_rules(*, environment: str = "contract", account_id: str = "12345678901
                 name = instance.key(raw_name)
                 bus_raw = rule.get("event_bus_name", '"default"')
                 bus = bus_names.get(bus_raw) or instance.value(bus_raw)
-                rules[name] = Rule(name=name, module=module_name, bus=bus, pattern=instance.value(rule["event_pattern"]))
+                rules[name] = Rule(
+                    name=name, module=module_name, bus=bus, pattern=instance.value(rule["event_pattern"])
+                )
     return rules

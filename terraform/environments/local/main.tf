@@ -26,4 +26,6 @@ module "stack" {
   # A small threshold for demos and the e2e tests; the corrupt-labels test switch proves a worse model is refused.
   retraining_label_threshold     = 10
   retraining_allow_test_switches = true
+  # EventBridge archive of each bus: how far back `sluicectl replay` reaches
+  event_archive_retention_days = 1
 }

@@ -508,3 +508,18 @@ output "train_layer_arn" {
   description = "Version ARN of the train layer."
   value       = module.stack.train_layer_arn
 }
+
+output "event_archives" {
+  description = "EventBridge archive of each bus by short name (default, domain): name, ARN, bus and retention, as applied."
+  value       = module.stack.event_archives
+}
+
+output "dashboard_name" {
+  description = "The environment's CloudWatch dashboard."
+  value       = module.stack.dashboard_name
+}
+
+output "dashboard_alarm_arns" {
+  description = "Alarms shown in the dashboard's status widget (every alarm of the stack)."
+  value       = module.stack.dashboard_alarm_arns
+}

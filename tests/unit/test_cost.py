@@ -1,0 +1,183 @@
+"""The cost model (bench/cost.py) against numbers worked out by hand from the price table.
+
+Hand-checked prices (us-east-1, bench/prices.json): Lambda $0.20 per 1M requests and $0.0000166667 per GB-s;
+SQS $0.40 per 1M requests; EventBridge $1.00 per 1M custom events; DynamoDB $0.625 per 1M WRU and $0.125 per 1M
+RRU; S3 $0.005 per 1,000 PUTs and $0.0004 per 1,000 GETs; Kinesis $0.015 per shard-hour and $0.014 per 1M PUT
+payload units; Step Functions $0.025 per 1,000 transitions; Fargate $0.04048 per vCPU-hour, $0.004445 per GB-hour.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import cost
+
+TABLE = cost.load_prices()
+
+
+def usd(usage: dict[str, float]) -> float:
+    return cost.bill(usage, TABLE)["usd"]
+
+
+def test_price_table_has_its_date_region_and_a_source_for_every_price() -> None:
+    assert TABLE["region"] == "us-east-1"
+    assert TABLE["as_of"]
+    for name, row in TABLE["prices"].items():
+        assert row["source"].startswith("https://aws.amazon.com/"), name
+        assert row["usd"] > 0 and row["per"] >= 1, name
+
+
+def test_lambda_requests_and_gb_seconds() -> None:
+    # 1M invocations of 100 ms at 512 MB: 1M x $0.20/1M = $0.20; 1M x 0.1 s x 0.5 GB = 50,000 GB-s x $0.0000166667
+    # = $0.833335. Total $1.033335.
+    usage = cost.lambda_usage(1, 100, 512)
+    assert usage == {"lambda_requests": 1, "lambda_gb_seconds": 0.05}
+    result = cost.bill(usage, TABLE)
+    assert result["lines"]["lambda_requests"]["usd"] == pytest.approx(0.20)
+    assert result["lines"]["lambda_gb_seconds"]["quantity"] == pytest.approx(50_000)
+    assert result["lines"]["lambda_gb_seconds"]["usd"] == pytest.approx(0.833335)
+    assert result["usd"] == pytest.approx(1.033335)
+
+
+def test_measured_lambda_divides_invocations_by_events() -> None:
+    # 100 invocations of 300 ms billed at 256 MB for 1,000 events: 0.1 invocation and 0.1 x 0.3 x 0.25 = 0.0075
+    # GB-s per event.
+    usage = cost.measured_lambda({"invocations": 100, "mean_billed_ms": 300, "memory_mb": 256}, 1000)
+    assert usage["lambda_requests"] == pytest.approx(0.1)
+    assert usage["lambda_gb_seconds"] == pytest.approx(0.0075)
+    assert cost.measured_lambda({"invocations": 0}, 1000) == {}
+
+
+@pytest.mark.parametrize(
+    ("batch", "message_bytes", "requests"),
+    [
+        (10, 1024, 1.2),  # send 1 + receive 1/10 + delete 1/10
+        (1, 1024, 3.0),  # send, receive, delete per message
+        (10, 10 * 1024, 1.3),  # a batch of 100 KB is 2 receive chunks: 1 + 2/10 + 1/10
+        (1, 100 * 1024, 5.0),  # 100 KB = 2 chunks to send and to receive, 1 delete
+    ],
+)
+def test_sqs_requests_per_message(batch: int, message_bytes: int, requests: float) -> None:
+    assert cost.sqs_usage(batch, message_bytes)["sqs_requests"] == pytest.approx(requests)
+
+
+def test_sqs_batched_vs_not_per_million() -> None:
+    assert usd(cost.sqs_usage(10)) == pytest.approx(0.48)  # 1.2M requests x $0.40/1M
+    assert usd(cost.sqs_usage(1)) == pytest.approx(1.20)  # 3M requests
+
+
+def test_eventbridge_entries_in_64_kb_chunks() -> None:
+    assert usd(cost.eventbridge_usage(2, 1024)) == pytest.approx(2.00)
+    assert cost.eventbridge_usage(1, 100 * 1024)["eventbridge_events"] == 2
+    assert cost.eventbridge_usage(1, 64 * 1024)["eventbridge_events"] == 1
+
+
+def test_dynamodb_request_units() -> None:
+    assert usd(cost.dynamodb_writes(1, 1500)) == pytest.approx(1.25)  # 2 WRU x 1M x $0.625/1M
+    assert usd(cost.dynamodb_reads(1, 1024)) == pytest.approx(0.0625)  # 0.5 RRU (eventually consistent)
+    assert usd(cost.dynamodb_reads(1, 9000, consistent=True)) == pytest.approx(0.375)  # 3 RRU
+
+
+def test_s3_requests() -> None:
+    assert usd(cost.s3_usage(puts=2, gets=1)) == pytest.approx(10.40)  # 2M x $5/1M + 1M x $0.40/1M
+
+
+def test_kinesis_shards_and_units() -> None:
+    assert cost.kinesis_shards(500, 1024) == 1
+    assert cost.kinesis_shards(2500, 1024) == 3  # 2,500 records/s over 1,000 per shard
+    assert cost.kinesis_shards(500, 10 * 1024) == 5  # 5,000 KB/s over 1 MiB/s per shard
+    usage = cost.kinesis_usage(1024, 500)
+    # 1M records at 500/s take 2,000 s = 0.5556 h on 1 shard: $0.008333; 1M PUT units x $0.014/1M = $0.014.
+    result = cost.bill(usage, TABLE)
+    assert result["lines"]["kinesis_shard_hours"]["usd"] == pytest.approx(0.0083333, rel=1e-4)
+    assert result["lines"]["kinesis_put_units"]["usd"] == pytest.approx(0.014)
+    assert cost.kinesis_usage(30 * 1024, 10)["kinesis_put_units"] == 2
+
+
+def test_step_functions_transitions() -> None:
+    assert usd(cost.stepfunctions_usage(5)) == pytest.approx(125.0)  # 5M transitions x $0.025/1,000
+
+
+def test_ingest_ours_vs_naive_hand_checked() -> None:
+    # Ours: batches of 10, 300 ms billed per batch at 256 MB: requests $0.02, GB-s 7,500 x $0.0000166667 = $0.125,
+    # S3 2 PUT + 1 GET $10.40, DynamoDB 1 WRU $0.625, SQS 1.2 requests (2 KB events) $0.48: $11.650.
+    ours = cost.ingest_usage(cost.lambda_usage(0.1, 300, 256), queue_batch=10)
+    assert usd(ours) == pytest.approx(11.650, abs=1e-3)
+    # Naive: 1 invocation of 120 ms per object at 256 MB: requests $0.20, GB-s 30,000 x $0.0000166667 = $0.5,
+    # same S3 and DynamoDB, no queue: $11.725.
+    naive = cost.ingest_usage(cost.lambda_usage(1, 120, 256), queue_batch=None)
+    assert usd(naive) == pytest.approx(11.725, abs=1e-3)
+    compared = cost.compare(ours, naive, TABLE)
+    assert compared["ratio_naive_to_ours"] == pytest.approx(11.725 / 11.650, abs=1e-3)
+    assert compared["region"] == "us-east-1"
+
+
+def test_routing_has_two_events_per_record_on_both_sides() -> None:
+    ours = cost.routing_usage(
+        cost.lambda_usage(0.1, 100, 256), cost.lambda_usage(0.1, 50, 256), router_batch=10, processor_batch=10
+    )
+    naive = cost.routing_usage(
+        cost.lambda_usage(1, 40, 256), cost.lambda_usage(1, 30, 256), router_batch=None, processor_batch=1
+    )
+    assert ours["eventbridge_events"] == naive["eventbridge_events"] == 2
+    assert ours["sqs_requests"] == pytest.approx(2.4)  # two queues, batched
+    assert naive["sqs_requests"] == pytest.approx(3.0)  # one queue, one message per invocation
+    # Naive: Lambda 2M requests $0.40 + GB-s (0.04 + 0.03) x 0.25 x 1M = 17,500 x $0.0000166667 = $0.291667;
+    # EventBridge $2; SQS 3M $1.20; DynamoDB $0.625: $4.516667.
+    assert usd(naive) == pytest.approx(4.516667, abs=1e-5)
+
+
+def test_inference_naive_downloads_the_model_every_call() -> None:
+    api = cost.lambda_usage(2, 10, 256)
+    naive = cost.inference_usage(api, cost.lambda_usage(1, 200, 1024), queue_batch=None, model_gets=1)
+    ours = cost.inference_usage(api, cost.lambda_usage(0.1, 400, 1024), queue_batch=10, model_gets=0)
+    assert naive["s3_get"] == 2 and ours["s3_get"] == 1
+    assert ours["dynamodb_wru"] == 2 and naive["dynamodb_wru"] == 1
+    assert ours["eventbridge_events"] == 1 and "eventbridge_events" not in naive
+
+
+def test_unknown_unit_is_refused() -> None:
+    with pytest.raises(KeyError):
+        cost.bill({"carrier_pigeons": 1}, TABLE)
+
+
+def test_fargate_crossover_hand_checked() -> None:
+    # Task: 1 vCPU x $0.04048 + 2 GB x $0.004445 = $0.04937/h; at 0.6 utilisation and 10 ms per event it does 60
+    # events/s, so $0.04937 / (60 x 3600) = $2.2856e-7 per event past the floor of 2 tasks ($0.09874/h).
+    # Lambda at $1e-6 per event costs more per event: the crossover is 0.09874 / (3600 x 1e-6) = 27.4 events/s.
+    result = cost.fargate_crossover(1e-6, 0.010, TABLE)
+    assert result["task_usd_per_hour"] == pytest.approx(0.04937)
+    assert result["task_events_per_s"] == pytest.approx(60.0)
+    assert result["crossover_events_per_s"] == pytest.approx(27.4, abs=0.05)
+    # Lambda cheaper per event than a busy task: no crossover.
+    assert cost.fargate_crossover(1e-7, 0.010, TABLE)["crossover_events_per_s"] is None
+
+
+def test_prices_file_is_valid_json_with_every_unit_the_builders_use() -> None:
+    units = set(json.loads(cost.PRICES.read_text())["prices"])
+    used = set(cost.ingest_usage({}, queue_batch=1)) | set(
+        cost.routing_usage({}, {}, router_batch=1, processor_batch=1)
+    )
+    used |= set(cost.inference_usage({}, {}, queue_batch=1, model_gets=1)) | set(cost.kinesis_usage(1, 1))
+    assert used <= units
+
+
+def test_kinesis_vs_sqs_crossover_hand_checked() -> None:
+    # SQS in batches of 10: 1.2 requests x $0.40/1M = $4.8e-7 per event; Kinesis: 1 PUT unit x $0.014/1M = $1.4e-8
+    # per event plus $0.015 / 3600 = $4.1667e-6 per second for the shard: 4.1667e-6 / (4.8e-7 - 1.4e-8) = 8.94/s.
+    assert cost.kinesis_vs_sqs_crossover(TABLE) == pytest.approx(8.941, abs=0.001)
+    # One message per invocation (3 requests per event): $1.2e-6 per event, so the shard pays off sooner.
+    assert cost.kinesis_vs_sqs_crossover(TABLE, batch_size=1) == pytest.approx(3.513, abs=0.001)
+
+
+def test_lambda_at_one_vcpu_and_the_fargate_crossover_for_a_cpu_bound_pipeline() -> None:
+    # 30 ms of CPU per event in batches of 10: 0.1 request ($2e-8) + 0.03 s x 1769/1024 GB = 0.051826 GB-s
+    # ($8.6377e-7): $8.8377e-7 per event. A task does 0.6 / 0.03 = 20 events/s at $0.04937/h: $6.857e-7 per
+    # event, cheaper, so the crossover is the 2-task floor: 2 x 0.04937 / (3600 x 8.8377e-7) = 31.0 events/s.
+    per_event = cost.lambda_usd_per_event_at_one_vcpu(0.030, 0.1, TABLE)
+    assert per_event == pytest.approx(8.8377e-7, rel=1e-4)
+    result = cost.fargate_crossover(per_event, 0.030, TABLE)
+    assert result["task_events_per_s"] == pytest.approx(20.0)
+    assert result["crossover_events_per_s"] == pytest.approx(31.0, abs=0.1)
