@@ -465,13 +465,18 @@ class RoutingDriver(Driver):
         rows = []
         for page in self.clients("dynamodb").get_paginator("scan").paginate(
             TableName=self.outputs["routing_results_table_name"],
-            FilterExpression="begins_with(record_id, :run)",
-            ExpressionAttributeValues={":run": {"S": self.run_id}},
+            # By id, or by the file it came in: a fuzzed line may carry a valid record under a foreign id.
+            FilterExpression="begins_with(record_id, :run) OR contains(origin, :files)",
+            ExpressionAttributeValues={":run": {"S": self.run_id}, ":files": {"S": f"records/chaos-{self.run_id}-"}},
             ConsistentRead=True,
         ):
             rows.extend(page["Items"])
         for row in rows:
-            item = self._item_of({"record_id": row["record_id"]["S"]}) or row["record_id"]["S"]
+            try:
+                origin = json.loads(row.get("origin", {}).get("S", "{}"))
+            except ValueError:
+                origin = {}
+            item = self._item_of({"record_id": row["record_id"]["S"], "origin": origin}) or row["record_id"]["S"]
             made[item] += 1
             where[item] = PROCESSED
         return [tally(b.phase, b.items, where, made) for b in batches]
