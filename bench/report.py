@@ -345,6 +345,18 @@ def _other(results: dict[str, dict[str, Any]]) -> list[str]:
             f"| inference, API → result one at a time (ms, p50 / p99) | {inference['api_to_result_ms']['p50']} / "
             f"{inference['api_to_result_ms']['p99']} | target 1,000 (p50) | x{inference['api_to_result_ms']['p50'] / 1000:.2f} |"
         )
+    documents = results.get("documents")
+    if documents:
+        out.append(
+            f"| pipeline 4 (documents, Step Functions): documents/minute | {documents['documents_per_minute']} "
+            f"| in-process steps {documents['in_process_documents_per_minute']} | x{documents['ratio_vs_in_process']} |"
+        )
+    stream = results.get("stream")
+    if stream:
+        out.append(
+            f"| pipeline 5 (stream scoring): backlog scored, records/s | {stream['records_per_second']} "
+            f"| in-process {stream['in_process']['records_per_second']} | x{stream['ratio_to_in_process']} |"
+        )
     return [*out, ""] if len(out) > 2 else []
 
 
