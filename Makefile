@@ -33,6 +33,10 @@ $(STAMP): requirements/dev.txt pyproject.toml
 demo: setup build ## Run pipeline 1 end to end on the local cloud: start it, apply Terraform, push 200 objects, print counts
 	$(PY) -m sluicectl demo
 
+.PHONY: demo-documents
+demo-documents: setup build ## Run pipeline 4 (Step Functions document workflow): 20 PDF/text documents + bad ones, results and failures
+	$(PY) -m sluicectl documents
+
 .PHONY: test
 test: setup ## Run every test: unit (moto, build, terraform) and end to end (local cloud + real terraform apply)
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -56,8 +60,16 @@ down: ## Stop the local cloud (its state and the local Terraform state go with i
 	-$(PY) -m localcloud down
 
 .PHONY: status
-status: ## Show functions, queues, DLQs and deliveries of the running local cloud
+status: ## One look at the deployed local stack: queue depths, DLQs (red when not empty), function errors, EMF metrics (WATCH=1 refreshes)
+	$(PY) -m sluicectl status $(if $(WATCH),--watch)
+
+.PHONY: cloud-status
+cloud-status: ## Show the local cloud's own view: functions, queues, DLQs and deliveries (python -m localcloud status)
 	$(PY) -m localcloud status
+
+.PHONY: dlq
+dlq: ## List every DLQ of the local stack with depth, oldest message and source (then: sluicectl dlq inspect|redrive|purge)
+	$(PY) -m sluicectl dlq list
 
 .PHONY: logs
 logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
@@ -68,9 +80,29 @@ logs: ## Print a function's log: make logs FN=sluice-local-ingest-processor
 deploy: build ## terraform init + apply of terraform/environments/local onto the running local cloud
 	$(PY) -m sluicectl deploy
 
+.PHONY: chaos
+chaos: setup build ## Reliability suite: faults, a 10x burst, fuzzed input and DLQ redrive through every pipeline; fails if anything is lost or duplicated
+	$(PY) -m sluicectl chaos $(CHAOS_ARGS)
+
 .PHONY: model
 model: setup ## Train the digits model (ONNX + model card) and publish + promote it in the local environment's model bucket
 	$(PY) scripts/train_model.py --publish
+
+.PHONY: fraud-model
+fraud-model: setup ## Train the fraud model on the synthetic stream (ONNX + card) and publish + promote it in the local model bucket
+	$(PY) scripts/train_fraud_model.py --publish
+
+.PHONY: stream
+stream: setup ## Pipeline 5: a synthetic transaction stream with labelled fraud at RATE/s (COUNT records), then recall/precision
+	$(PY) -m sluicectl stream --rate $(or $(RATE),500) --count $(or $(COUNT),5000)
+
+.PHONY: daily-report
+daily-report: setup ## Fire the daily report on the local cloud (its schedule: yesterday) and print it; DATE=YYYY-MM-DD replays that day
+	$(PY) -m sluicectl daily-report $(if $(DATE),--date $(DATE))
+
+.PHONY: retrain
+retrain: setup ## Request a retraining run on the local cloud now and print its decision (promoted / rejected)
+	$(PY) -m sluicectl retrain
 
 ## Quality
 .PHONY: test-unit

@@ -253,18 +253,46 @@ def fault_set(
     function: str,
     error_rate: Annotated[float, typer.Option(help="Share of invocations that fail (0..1).")] = 0.0,
     throttle_rate: Annotated[float, typer.Option(help="Share of invocations that are throttled (0..1).")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Share of invocations that run, then report a timeout (0..1).")] = 0.0,
     count: Annotated[int | None, typer.Option(help="Stop after this many injected faults.")] = None,
     port: PortOption = None,
     instance: InstanceOption = None,
 ) -> None:
-    """Make a function fail or throttle at a rate."""
+    """Make a function fail, throttle or time out at a rate."""
     client = _client(_config(port, instance))
-    print(json.dumps(client.set_fault(function, error_rate=error_rate, throttle_rate=throttle_rate, remaining=count)))
+    try:
+        print(json.dumps(client.set_fault(function, error_rate=error_rate, throttle_rate=throttle_rate, timeout_rate=timeout_rate, remaining=count)))
+    except LocalCloudError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+@fault_app.command("delivery")
+def fault_delivery(
+    source: Annotated[str, typer.Argument(help="sqs, kinesis, dynamodb or eventbridge.")],
+    duplicate_rate: Annotated[float, typer.Option(help="Share of successful deliveries made a second time (0..1).")] = 0.0,
+    out_of_order: Annotated[bool, typer.Option(help="SQS: shuffle batches and hold messages back to later batches.")] = False,
+    port: PortOption = None,
+    instance: InstanceOption = None,
+) -> None:
+    """Make an event source deliver twice (and SQS out of order), as AWS's at-least-once delivery may."""
+    client = _client(_config(port, instance))
+    try:
+        print(json.dumps(client.set_delivery_fault(source, duplicate_rate=duplicate_rate, out_of_order=out_of_order)))
+    except LocalCloudError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+@fault_app.command("show")
+def fault_show(port: PortOption = None, instance: InstanceOption = None) -> None:
+    """Faults set and how many were injected, by kind."""
+    print(json.dumps(_client(_config(port, instance)).faults(), indent=1))
 
 
 @fault_app.command("clear")
 def fault_clear(function: Annotated[str | None, typer.Argument()] = None, port: PortOption = None, instance: InstanceOption = None) -> None:
-    """Remove injected faults (of one function, or all)."""
+    """Remove injected faults (of one function, or all: functions and deliveries)."""
     print(json.dumps(_client(_config(port, instance)).clear_faults(function)))
 
 

@@ -88,7 +88,19 @@ class LocalCloudClient:
         return self._call("PUT", f"faults/{function_name}", fault)
 
     def clear_faults(self, function_name: str | None = None) -> Any:
+        """Clear one function's fault, or every fault (functions and deliveries)."""
         return self._call("DELETE", f"faults/{function_name}" if function_name else "faults")
+
+    def set_delivery_fault(self, source: str, *, duplicate_rate: float = 0.0, out_of_order: bool = False) -> dict[str, Any]:
+        """Duplicate (and, for sqs, reorder) deliveries of `source`: sqs, kinesis, dynamodb or eventbridge."""
+        return self._call("PUT", f"delivery-faults/{source}", {"duplicate_rate": duplicate_rate, "out_of_order": out_of_order})
+
+    def clear_delivery_faults(self, source: str | None = None) -> Any:
+        return self._call("DELETE", f"delivery-faults/{source}" if source else "delivery-faults")
+
+    def faults(self) -> dict[str, Any]:
+        """Faults set and injected so far: {"faults", "deliveries", "injected", "by_kind"}."""
+        return self._call("GET", "faults")
 
     def logs(self, function_name: str, lines: int = 200) -> list[dict[str, Any]]:
         return self._call("GET", f"logs/{function_name}?lines={lines}")

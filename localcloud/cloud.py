@@ -27,22 +27,24 @@ from .delivery.scheduler import SchedulerDelivery
 from .delivery.sqs import SqsDelivery
 from .faults import Faults
 from .runtime.logs import LogStore
+from .runtime.metrics import EmfForwarder
 from .runtime.service import LambdaService
 
 log = logging.getLogger("localcloud")
 
 
 class StepFunctions:
-    """Starting executions for EventBridge and other targets (the execution engine itself is moto's)."""
+    """Starting executions for EventBridge and other targets (the execution engine is moto's ASL interpreter,
+    patched in localcloud/patches/stepfunctions.py)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
         self._cloud = cloud
 
     def start(self, state_machine_arn: str, execution_input: str, name: str | None = None) -> str:
-        from moto.stepfunctions.models import stepfunctions_backends
+        from moto.stepfunctions.responses import get_backend
 
         parts = state_machine_arn.split(":")
-        backend = stepfunctions_backends[parts[4]][parts[3]]
+        backend = get_backend(parts[4], parts[3])
         execution = backend.start_execution(state_machine_arn, name or str(uuid.uuid4()), execution_input)
         return str(execution.execution_arn)
 
@@ -85,6 +87,9 @@ class LocalCloud:
         from . import patches
 
         self.logs = LogStore(self.config.logs_dir, self.config.account_id, self.config.region)
+        # Functions' EMF documents become CloudWatch metrics, as Lambda's log pipeline does on AWS.
+        self.emf = EmfForwarder(self.config.account_id, self.config.region)
+        self.logs.add_listener(self.emf)
         self.lambdas = LambdaService(self, self.logs)
         self.events = EventsDelivery(self)
         self.sqs = SqsDelivery(self)
@@ -198,6 +203,9 @@ class LocalCloud:
             "queues": queues,
             "deliveries": [row for delivery in self.deliveries for row in delivery.status()],
             "faults": self.faults.snapshot(),
+            "emf": self.emf.status(),
+
+            "delivery_faults": self.faults.delivery_snapshot(),
             "quiescent": self.quiescent(),
         }
 

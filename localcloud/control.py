@@ -55,6 +55,8 @@ class ControlApp:
                 Rule(f"{PREFIX}/schedules/<path:name>/fire", endpoint="schedule_fire", methods=["POST"]),
                 Rule(f"{PREFIX}/faults", endpoint="faults", methods=["GET", "DELETE"]),
                 Rule(f"{PREFIX}/faults/<function>", endpoint="fault", methods=["PUT", "DELETE"]),
+                Rule(f"{PREFIX}/delivery-faults", endpoint="delivery_faults", methods=["GET", "DELETE"]),
+                Rule(f"{PREFIX}/delivery-faults/<source>", endpoint="delivery_fault", methods=["PUT", "DELETE"]),
                 Rule(f"{PREFIX}/apis", endpoint="apis", methods=["GET"]),
                 Rule(f"{PREFIX}/logs", endpoint="log_index", methods=["GET"]),
                 Rule(f"{PREFIX}/logs/<function>", endpoint="logs", methods=["GET"]),
@@ -99,9 +101,24 @@ class ControlApp:
             raise NotFound(str(exc.args[0])) from exc
 
     def on_faults(self, request: Request) -> Response:
+        """Every fault (functions and deliveries) and what was injected so far; DELETE clears them all."""
         if request.method == "DELETE":
             self.cloud.faults.clear()
-        return _json({"faults": self.cloud.faults.snapshot(), "injected": self.cloud.faults.injected})
+        return _json(self.cloud.faults.report())
+
+    def on_delivery_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.cloud.faults.clear_delivery()
+        return _json(self.cloud.faults.report())
+
+    def on_delivery_fault(self, request: Request, source: str) -> Response:
+        """PUT {"duplicate_rate": 0.1, "out_of_order": true} for sqs, kinesis, dynamodb or eventbridge."""
+        if request.method == "DELETE":
+            self.cloud.faults.clear_delivery(source)
+            return _json({"cleared": source})
+        body = request.get_json(force=True, silent=False) or {}
+        fault = self.cloud.faults.set_delivery(source, **body)
+        return _json({"source": source, **vars(fault)})
 
     def on_fault(self, request: Request, function: str) -> Response:
         if request.method == "DELETE":

@@ -29,6 +29,8 @@ from sluice.settings import BaseSettings, env, load_settings, non_empty, positiv
 
 from . import logic
 
+COMPLETION_KEY_PREFIX = "sluice.fanout.completion"
+
 
 def _consumer(raw: str) -> str:
     name = non_empty(raw)
@@ -99,6 +101,9 @@ def runtime() -> Runtime:
             publish_completion,
             data_keyword_argument="job",
             key_jmespath="job_id",
+            # One key for the job whichever consumer completes it: every consumer's function has its own name,
+            # and Powertools' default prefix (the function name) would let each of them publish a completion.
+            key_prefix=COMPLETION_KEY_PREFIX,
             table_name=settings.idempotency_table,
             dynamodb_client=dynamodb,
             expires_after_seconds=7 * 24 * 3600,

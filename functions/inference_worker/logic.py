@@ -19,8 +19,13 @@ Each record ends with an ``Item`` whose ``error`` decides what the SQS batch hel
 at once), anything else (transient: retried; after ``max_receive_count`` receives SQS dead-letters it, and
 on that last receive the job is first marked ``failed`` with ``retries_exhausted`` so that it ends).
 
-A redelivered message whose job already ended changes nothing and publishes the job's event again: events are
-at least once, consumers key on ``job_id``.
+Each ending is announced once. The delivery that ends a job also claims its event (``event_claimed_until``, in
+the same conditional update) and marks it published (``event_published_at``) once PutEvents accepted it. A
+redelivered message whose job already ended (a duplicate delivery, a retry after a timeout, two pollers at once)
+publishes nothing when the event is marked published; when it is not (the first delivery failed to publish, or
+died), it takes the claim with a conditional write once the previous claim has expired and publishes it; while
+another delivery holds the claim it fails transiently (``PublishInProgress``) and is retried. Only a delivery
+that dies between PutEvents and the mark can make a second event (after its claim expires).
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ from sluice_ml import preprocess
 DEFAULT_MAX_IMAGE_BYTES = 10_485_760
 MAX_EVENTS_PER_PUT = 10
 PROBABILITY_DIGITS = 4
+
+
+CLAIM_SECONDS = 60  # how long a delivery may take to publish the event of the job it ended (> function timeout)
+PUBLISHED = "event_published_at"
+CLAIMED_UNTIL = "event_claimed_until"
+
+
+class PublishInProgress(RuntimeError):
+    """Another delivery of the same job holds the claim on its event: transient, retried later."""
 
 
 class UnknownJob(PermanentError):
@@ -264,7 +278,11 @@ def finish(item: Item, ports: Ports, model: Any | None) -> None:
     """End the item's job (succeeded with its prediction, or failed with its rejection) and prepare its event."""
     assert item.job_id is not None
     now = utc_iso(ports.clock())
-    common = {"completed_at": {"S": now}, "attempts": {"N": str(item.receive_count)}}
+    common = {
+        "completed_at": {"S": now},
+        "attempts": {"N": str(item.receive_count)},
+        CLAIMED_UNTIL: {"N": str(round(ports.clock() + CLAIM_SECONDS, 3))},  # this delivery publishes the event
+    }
     model_ref = {"name": model.name, "version": model.version} if model is not None and item.label is not None else None
     if item.rejection is not None:
         assignments = {
@@ -274,7 +292,7 @@ def finish(item: Item, ports: Ports, model: Any | None) -> None:
             "reason": {"S": item.rejection.reason[:1000]},
         }
         detail = {"job_id": item.job_id, "status": predictions.FAILED, "completed_at": now, "error_code": item.rejection.code, "model": None}
-        stored = _update(ports, item.job_id, assignments, remove=("label", "confidence", "probabilities", "model_name", "model_version"))
+        stored = _update(ports, item.job_id, assignments, remove=("label", "confidence", "probabilities", "model_name", "model_version", PUBLISHED))
         item.outcome = predictions.FAILED
     else:
         assert item.label is not None and item.probabilities is not None and model is not None
@@ -289,12 +307,62 @@ def finish(item: Item, ports: Ports, model: Any | None) -> None:
             "model_version": {"S": model.version},
         }
         detail = {"job_id": item.job_id, "status": predictions.SUCCEEDED, "completed_at": now, "label": item.label, "confidence": confidence, "model": model_ref}
-        stored = _update(ports, item.job_id, assignments, remove=("error_code", "reason"))
+        stored = _update(ports, item.job_id, assignments, remove=("error_code", "reason", PUBLISHED))
         item.outcome = predictions.SUCCEEDED
-    if stored is not None:  # ended before (a redelivery): change nothing, publish its event again
+    if stored is not None:  # ended before (a redelivery): change nothing; publish its event only if still owed
         item.outcome = "duplicate"
+        if not claim_event(ports, item.job_id, stored):
+            return
         detail = _detail_from_stored(stored)
     item.entry = _entry(ports, detail)
+
+
+def claim_event(ports: Ports, job_id: str, stored: dict[str, Any]) -> bool:
+    """For a job that ended before: True if this delivery is to publish its event (it was never published and
+    nobody holds the claim: claimed now); False if it was published. Raises PublishInProgress while another
+    delivery holds an unexpired claim."""
+    if PUBLISHED in stored:
+        return False
+    now = ports.clock()
+    try:
+        ports.dynamodb.update_item(
+            TableName=ports.jobs_table,
+            Key={"job_id": {"S": job_id}},
+            UpdateExpression="SET #c = :until",
+            ConditionExpression="attribute_exists(job_id) AND attribute_not_exists(#p) AND (attribute_not_exists(#c) OR #c < :now)",
+            ExpressionAttributeNames={"#c": CLAIMED_UNTIL, "#p": PUBLISHED},
+            ExpressionAttributeValues={":until": {"N": str(round(now + CLAIM_SECONDS, 3))}, ":now": {"N": str(round(now, 3))}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        current = exc.response.get("Item") or {}
+    if PUBLISHED in current:
+        return False
+    raise PublishInProgress(f"the completion event of job {job_id} is being published by another delivery")
+
+
+def mark_published(ports: Ports, job_id: str) -> None:
+    """The event of the job's ending was accepted by PutEvents: no redelivery publishes it again."""
+    ports.dynamodb.update_item(
+        TableName=ports.jobs_table,
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET #p = :now REMOVE #c",
+        ExpressionAttributeNames={"#p": PUBLISHED, "#c": CLAIMED_UNTIL},
+        ExpressionAttributeValues={":now": {"S": utc_iso(ports.clock())}},
+    )
+
+
+def release_claim(ports: Ports, job_id: str) -> None:
+    """Publishing failed: let the next delivery publish at once instead of waiting for the claim to expire."""
+    ports.dynamodb.update_item(
+        TableName=ports.jobs_table,
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="REMOVE #c",
+        ExpressionAttributeNames={"#c": CLAIMED_UNTIL},
+    )
 
 
 def give_up(item: Item, ports: Ports) -> None:
@@ -314,11 +382,14 @@ def give_up(item: Item, ports: Ports) -> None:
                 "completed_at": {"S": now},
                 "attempts": {"N": str(item.receive_count)},
             },
+            remove=(PUBLISHED, CLAIMED_UNTIL),
         )
         if stored is None:
             item.outcome = "gave_up"
             detail = {"job_id": item.job_id, "status": predictions.FAILED, "completed_at": now, "error_code": predictions.RETRIES_EXHAUSTED, "model": None}
-            ports.events.put_events(Entries=[_entry(ports, detail)])
+            response = ports.events.put_events(Entries=[_entry(ports, detail)])
+            if not response.get("FailedEntryCount"):
+                mark_published(ports, item.job_id)
     except Exception:  # best effort: the message still goes to the DLQ, where an operator sees it
         pass
 
@@ -333,10 +404,28 @@ def publish(items: list[Item], ports: Ports) -> None:
         except Exception as exc:
             for item in chunk:
                 item.error = exc
+            _settle_claims(chunk, ports)
             continue
         for item, entry in zip(chunk, response.get("Entries", []), strict=False):
             if entry.get("ErrorCode"):
                 item.error = RuntimeError(f"PutEvents: {entry['ErrorCode']}: {entry.get('ErrorMessage')}")
+        _settle_claims(chunk, ports)
+
+
+def _settle_claims(items: list[Item], ports: Ports) -> None:
+    """After PutEvents: mark the published events, release the claims of the others. Best effort: a mark that
+    fails leaves the claim to expire (a later redelivery may then publish again); a release that fails only
+    delays the retry's publish until the claim expires."""
+    for item in items:
+        if item.job_id is None:
+            continue
+        try:
+            if item.error is None:
+                mark_published(ports, item.job_id)
+            else:
+                release_claim(ports, item.job_id)
+        except Exception:  # best effort, see above
+            continue
 
 
 def process_batch(records: list[dict[str, Any]], ports: Ports, models: Any) -> BatchResult:

@@ -14,6 +14,12 @@ messages is one PutEvents call, and a file of 100 records is 10 (``PUBLISH_BATCH
    a duplicate writes nothing) and after maxReceiveCount the redrive policy moves it to the DLQ. Nothing is
    dropped.
 
+"Record Unroutable" events go to clients, which no conditional write protects: each is published once per
+submission (``logic.unroutable_key``) through ``sluice.idempotency.Once`` on the idempotency table (claim with a
+conditional write, publish in the batch, mark done; a failed publish releases the claim). A redelivered message
+(a duplicate delivery, a retry after a timeout) skips the announcements made already; one whose announcement
+another invocation is making right now is retried.
+
 Terraform handler string: ``record_router.handler.handler``.
 """
 
@@ -28,6 +34,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sluice import aws
 from sluice.batch import process_sqs_batch
 from sluice.failures import FailureRecorder
+from sluice.idempotency import Once
 from sluice.observability import count, logger, metrics, tracer
 from sluice.publish import DomainEvent, EventPublisher, PublishResult
 from sluice.settings import BaseSettings, env, load_settings, positive_int
@@ -35,6 +42,7 @@ from sluice.settings import BaseSettings, env, load_settings, positive_int
 from . import logic
 
 PIPELINE = "routing"
+ONCE_PREFIX = "sluice.router.unroutable"
 
 
 def _routes(raw: str) -> logic.Routes:
@@ -64,12 +72,17 @@ class Runtime:
     s3: Any
     publisher: EventPublisher
     recorder: FailureRecorder
+    once: Once | None = None  # publish-once guard of unroutable events (None without IDEMPOTENCY_TABLE)
 
 
 @functools.cache
 def runtime() -> Runtime:
     settings = load_settings(RouterSettings)
+    once = None
+    if settings.idempotency_table:
+        once = Once(aws.client("dynamodb"), settings.idempotency_table, prefix=ONCE_PREFIX, claim_seconds=120)
     return Runtime(
+        once=once,
         settings=settings,
         s3=aws.client("s3"),
         publisher=EventPublisher(
@@ -105,12 +118,52 @@ def _record_metrics(results: list[PublishResult]) -> None:
     count("PublishRetries", sum(r.retried_entries for r in results))
 
 
-def publish(events: list[DomainEvent], publisher: EventPublisher) -> tuple[set[Any], list[PublishResult]]:
-    """Publish; re-route entries refused for good as unroutable. Returns the tags (message ids) with events
-    that are still unpublished, and the results (for metrics)."""
+def guard(events: list[DomainEvent], once: Once | None) -> tuple[list[DomainEvent], set[Any], list[tuple[str, DomainEvent]]]:
+    """Claim every unroutable event before it is published. Returns the events to publish (routed ones, and the
+    unroutable ones claimed now), the tags of messages whose announcement another invocation is making (to be
+    retried), and the claims to settle after publishing."""
+    if once is None:
+        return events, set(), []
+    out: list[DomainEvent] = []
+    busy: set[Any] = set()
+    claimed: list[tuple[str, DomainEvent]] = []
+    for event in events:
+        if event.detail_type != logic.UNROUTABLE:
+            out.append(event)
+            continue
+        key = logic.unroutable_key(event)
+        answer = once.claim(key)
+        if answer == "go":
+            out.append(event)
+            claimed.append((key, event))
+        elif answer == "busy":
+            busy.add(event.tag)
+        # "done": announced before (this message is a redelivery): nothing to publish
+    return out, busy, claimed
+
+
+def settle(claimed: list[tuple[str, DomainEvent]], results: list[PublishResult], once: Once | None) -> None:
+    """Mark the claimed events that were published; release the others so that the retry publishes them."""
+    if once is None or not claimed:
+        return
+    published = {id(event) for result in results for event, _ in result.published}
+    for key, event in claimed:
+        try:
+            if id(event) in published:
+                once.done(key)
+            else:
+                once.release(key)
+        except Exception:  # a mark lost leaves the claim to expire; a release lost delays the retry: both logged
+            logger.exception("Could not settle the publish-once claim", extra={"record_id": event.detail.get("record_id")})
+
+
+def publish(events: list[DomainEvent], publisher: EventPublisher, once: Once | None = None) -> tuple[set[Any], list[PublishResult]]:
+    """Publish (unroutable events once each, see ``guard``); re-route entries refused for good as unroutable.
+    Returns the tags (message ids) with events that are still unpublished, and the results (for metrics)."""
+    events, busy, claimed = guard(events, once)
     first = publisher.publish(events)
     results = [first]
-    unpublished = first.failed_tags(permanent=False)
+    unpublished = first.failed_tags(permanent=False) | busy
     refused = [f for f in first.failed if f.permanent]
     if refused:
         routed_at = logic.utc_now_iso()
@@ -125,9 +178,12 @@ def publish(events: list[DomainEvent], publisher: EventPublisher) -> tuple[set[A
             except Exception:  # the unroutable event itself cannot be built: keep the message for a retry
                 logger.exception("Could not build the unroutable event")
                 unpublished.add(failure.event.tag)
+        rerouted, busy, more = guard(rerouted, once)
+        claimed += more
         second = publisher.publish(rerouted)
         results.append(second)
-        unpublished |= second.failed_tags()
+        unpublished |= second.failed_tags() | busy
+    settle(claimed, results, once)
     for failure in (f for r in results for f in r.failed if not f.permanent):
         logger.warning(
             "Event not published after retries; the message will be retried",
@@ -164,7 +220,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         received_metric="MessagesReceived",
     )
     failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-    unpublished, results = publish(outgoing, rt.publisher)
+    unpublished, results = publish(outgoing, rt.publisher, rt.once)
     _record_metrics(results)
     failed |= {tag for tag in unpublished if tag is not None}
     logger.info(

@@ -239,6 +239,12 @@ def unroutable(
     return DomainEvent.validated(UNROUTABLE_CONTRACT, source=SOURCE, detail_type=UNROUTABLE, detail=detail, tag=tag)
 
 
+def unroutable_key(event: DomainEvent) -> str:
+    """What makes two "Record Unroutable" events the same announcement: the record and the submission it came in
+    (an event id, or a file version and line). A redelivered message yields the same key; a new submission does not."""
+    return json.dumps([event.detail.get("record_id"), event.detail.get("origin")], sort_keys=True, separators=(",", ":"))
+
+
 def classify(
     record: Any,
     *,

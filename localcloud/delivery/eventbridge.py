@@ -10,6 +10,7 @@ Rules match with localcloud.patterns (AWS's pattern semantics, arrays of objects
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import functools
 import json
@@ -42,6 +43,7 @@ class RuleStats:
     delivered: int = 0
     failed: int = 0
     dead_lettered: int = 0
+    duplicates: int = 0  # injected duplicate deliveries
     last_error: str | None = None
 
 
@@ -233,7 +235,13 @@ class EventsDelivery(Delivery):
         return ids
 
     # -- delivery ---------------------------------------------------------------------------------------------
-    def _dispatch(self, account: str, region: str, bus_name: str, event: dict[str, Any]) -> None:
+    def replay(self, account: str, region: str, bus_name: str, event: dict[str, Any], rule_arns: list[str] | None = None) -> None:
+        """Deliver one replayed event (it carries `replay-name`) now, on the caller's thread, to the bus's matching
+        rules, or only to `rule_arns` (StartReplay's Destination.FilterArns)."""
+        self.bus_counts[bus_name] += 1
+        self._dispatch(account, region, bus_name, event, set(rule_arns) if rule_arns else None)
+
+    def _dispatch(self, account: str, region: str, bus_name: str, event: dict[str, Any], only: set[str] | None = None) -> None:
         from moto.events.models import events_backends
 
         backend = events_backends[account][region]
@@ -242,6 +250,8 @@ class EventsDelivery(Delivery):
         except Exception:
             return
         for rule in list(bus.rules.values()):
+            if only is not None and rule.arn not in only:
+                continue
             raw_pattern = rule.event_pattern.dump() if rule.event_pattern is not None else None
             if rule.state != "ENABLED" or not raw_pattern:
                 continue  # disabled, or a schedule rule (no pattern)
@@ -259,8 +269,10 @@ class EventsDelivery(Delivery):
         arn = target["Arn"]
         parsed = targets.Arn.parse(arn)
         if parsed.service == "events" and not parsed.resource_type:
-            # An archive is a rule whose target is the archive's own ARN (moto's model of archives).
-            rule._send_to_events_archive(parsed.resource.split("/")[-1] if "/" in parsed.resource else parsed.resource, event)
+            # An archive is a rule whose target ARN is "arn:aws:events:<region>:::" and whose input template
+            # carries "<archive ARN>:<archive uuid>" (moto's model of archives): store the event as matched.
+            archive_arn = json.loads(transform(target, event, rule.arn))["archive-arn"]
+            rule._send_to_events_archive(targets.Arn.parse(archive_arn).resource_id, copy.deepcopy(event))
             stats.delivered += 1
             return
         try:
@@ -272,14 +284,21 @@ class EventsDelivery(Delivery):
         error = ""
         for attempt in range(1, attempts + 1):
             try:
-                targets.send(
+                send = functools.partial(
+                    targets.send,
                     self.cloud,
                     arn,
                     payload,
                     group_id=(target.get("SqsParameters") or {}).get("MessageGroupId"),
                     role_arn=target.get("RoleArn"),
                 )
+                send()
                 stats.delivered += 1
+                if self.cloud.faults.duplicate("eventbridge"):
+                    # At-least-once: the same event (same id) reaches the target a second time.
+                    stats.duplicates += 1
+                    with contextlib.suppress(targets.DeliveryError):
+                        send()
                 return
             except targets.DeliveryError as exc:
                 error = str(exc)

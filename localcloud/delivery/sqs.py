@@ -50,6 +50,7 @@ class MappingStats:
     function_errors: int = 0
     throttles: int = 0
     filtered_out: int = 0
+    duplicates: int = 0  # injected duplicate deliveries
     last_error: str | None = None
     batch_sizes: collections.Counter[int] = field(default_factory=collections.Counter)
 
@@ -128,6 +129,7 @@ class _Poller(Worker):
         super().__init__(f"sqs-poller-{mapping.uuid[:8]}-{index}")
         self.delivery = delivery
         self.mapping = mapping
+        self._held: list[Message] = []  # out-of-order fault: in flight, delivered with a later batch
 
     def run_once(self) -> None:
         mapping = self.mapping
@@ -172,9 +174,15 @@ class _Poller(Worker):
                 if window <= 0:
                     break  # no batching window: invoke with what one receive returned, as Lambda does
             elif deadline is None:
-                return
+                break
             else:
                 self.wait(min(0.05, remaining))
+        faults = cloud.faults
+        if faults.out_of_order("sqs"):
+            messages, held = faults.reorder(self._held + messages) if messages else (self._held, [])
+            self._held = held
+        elif self._held:
+            messages, self._held = self._held + messages, []
         if not messages:
             return
         self._process(backend, queue, queue_name, region, messages, cloud)
@@ -188,14 +196,23 @@ class _Poller(Worker):
         stats.batches += 1
         stats.messages += len(records)
         stats.batch_sizes[len(records)] += 1
-        try:
-            fn = cloud.lambdas.function(self.mapping.function_arn)
-            result = cloud.lambdas.invoke(fn, json.dumps({"Records": records}).encode())
-        except Throttled as exc:
-            stats.throttles += 1
-            stats.last_error = str(exc)
-            self.wait(0.2)
-            return  # the messages come back after the visibility timeout, as on AWS
+        payload = json.dumps({"Records": records}).encode()
+        visible_again = time.monotonic() + int(queue.visibility_timeout or 30)
+        delay = 0.1
+        while True:
+            try:
+                fn = cloud.lambdas.function(self.mapping.function_arn)
+                result = cloud.lambdas.invoke(fn, payload)
+                break
+            except Throttled as exc:
+                stats.throttles += 1
+                stats.last_error = str(exc)
+                # Lambda backs off and retries a throttled batch while its messages are still invisible; after
+                # that they come back to the queue (their receive count grows), as on AWS.
+                if self.stopping or time.monotonic() + delay >= visible_again - 1:
+                    return
+                self.wait(delay)
+                delay = min(delay * 2, 2.0)
         if result.errored:
             stats.function_errors += 1
             stats.last_error = result.payload.decode("utf-8", "replace")[:500]
@@ -218,6 +235,20 @@ class _Poller(Worker):
                 stats.deleted += 1
             except Exception as exc:  # e.g. the receipt handle expired because the function outlived visibility
                 stats.last_error = f"delete failed: {exc}"
+        if cloud.faults.duplicate("sqs"):
+            # At-least-once: the same messages are received a second time (here, by a second poller at once).
+            stats.duplicates += 1
+            threading.Thread(target=self._duplicate, args=(cloud, payload), name=f"{self.name}-dup", daemon=True).start()
+
+    def _duplicate(self, cloud: LocalCloud, payload: bytes) -> None:
+        stats = self.delivery.stats[self.mapping.uuid]
+        try:
+            fn = cloud.lambdas.function(self.mapping.function_arn)
+            result = cloud.lambdas.invoke(fn, payload)
+            if result.errored:
+                stats.last_error = "duplicate delivery: " + result.payload.decode("utf-8", "replace")[:300]
+        except Exception as exc:  # throttled or gone: the original delivery succeeded, nothing is owed
+            stats.last_error = f"duplicate delivery: {exc}"
 
     def _apply_filters(self, backend: Any, queue_name: str, records: list[dict[str, Any]], stats: MappingStats) -> list[dict[str, Any]]:
         filters = ((self.mapping.filter_criteria or {}).get("Filters")) or []
@@ -318,6 +349,7 @@ class SqsDelivery(Delivery):
                     "function_errors": stats.function_errors,
                     "throttles": stats.throttles,
                     "filtered_out": stats.filtered_out,
+                    "duplicates": stats.duplicates,
                     "mean_batch": round(stats.messages / stats.batches, 2) if stats.batches else None,
                     "last_error": stats.last_error,
                     "at": CLOCK.time(),

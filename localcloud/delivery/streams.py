@@ -119,6 +119,7 @@ class MappingStats:
     bisects: int = 0
     expired: int = 0
     throttles: int = 0
+    duplicates: int = 0  # injected duplicate deliveries
     destination_errors: int = 0
     last_error: str | None = None
     iterator_age_ms: float = 0.0  # AWS's IteratorAge: age of the last record of the last batch when invoked
@@ -264,6 +265,7 @@ class ShardPoller(Worker):
         mapping = self.mapping
         stats = self.stats
         pending: collections.deque[tuple[list[StreamRecord], int]] = collections.deque([(records, 0)])
+        throttle_delay = 0.1
         while pending:
             if self.stopping or not mapping.enabled:
                 return  # the checkpoint stays before what is unresolved
@@ -277,10 +279,17 @@ class ShardPoller(Worker):
                 continue
             outcome = self._invoke(kept)
             if outcome == "throttled":
+                # Throttles do not count as retries: back off (exponentially, up to 2 s) and send the batch again.
                 pending.appendleft((batch, retries))
-                self.wait(0.2)
+                self.wait(throttle_delay)
+                throttle_delay = min(throttle_delay * 2, 2.0)
                 continue
+            throttle_delay = 0.1
             if outcome is None:
+                if self.delivery.cloud.faults.duplicate(self.delivery.name.split("-")[0]):
+                    # At-least-once: the batch is sent again (as after a checkpoint that did not stick).
+                    stats.duplicates += 1
+                    self._invoke(kept)
                 self._done(batch, succeeded=len(kept))
                 continue
             if isinstance(outcome, int):  # ReportBatchItemFailures: kept[outcome] is the lowest failure
@@ -519,6 +528,7 @@ class StreamDelivery(Delivery):
                     "bisects": stats.bisects,
                     "expired": stats.expired,
                     "throttles": stats.throttles,
+                    "duplicates": stats.duplicates,
                     "destination_errors": stats.destination_errors,
                     "lag_records": sum(n for n, _ in lags),
                     "oldest_pending_age_ms": round(max((age for _, age in lags), default=0.0) * 1000, 3),

@@ -14,7 +14,9 @@ _installed = False
 def install(cloud: LocalCloud) -> None:
     global _installed
     from . import (
+        cloudwatch,
         dynamodb,
+        dynamodb_responses,
         event_source_mappings,
         events,
         iam,
@@ -24,6 +26,7 @@ def install(cloud: LocalCloud) -> None:
         s3,
         schedules,
         sqs,
+        stepfunctions,
     )
 
     # Patches route to the current cloud through this reference, so a second LocalCloud in the same process
@@ -31,7 +34,7 @@ def install(cloud: LocalCloud) -> None:
     _CURRENT[0] = cloud
     if _installed:
         return
-    for module in (moto_core, iam, lambda_, sqs, s3, events, kinesis, dynamodb, event_source_mappings, schedules):
+    for module in (moto_core, iam, lambda_, sqs, s3, events, kinesis, dynamodb, dynamodb_responses, event_source_mappings, schedules, stepfunctions, cloudwatch):
         module.install()
     from ..delivery import s3 as s3_delivery
 

@@ -1,5 +1,7 @@
 """Lambda: invocations run in the local runtime instead of Docker; DeadLetterConfig is stored and returned;
-event source mapping FilterCriteria are validated as event patterns."""
+event source mapping FilterCriteria are validated as event patterns; CreateFunction repeated with the same code
+and configuration answers like the first call (the Terraform provider retries a CreateFunction that timed out
+under load, and got 409 "Function already exist" for the function its first call had created)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,21 @@ def _throttled(message: str) -> Exception:
     error = JsonRESTError("TooManyRequestsException", message)
     error.code = 429
     return error
+
+
+def _same_function(existing: Any, request: dict[str, Any]) -> bool:
+    import hashlib
+
+    zipped = (request.get("Code") or {}).get("ZipFile")
+    if not zipped:
+        return False
+    digest = base64.b64encode(hashlib.sha256(base64.b64decode(zipped)).digest()).decode()
+    return (
+        digest == existing.code_sha_256
+        and request.get("Handler") == existing.handler
+        and request.get("Runtime") == existing.run_time
+        and request.get("Role") == existing.role
+    )
 
 
 def install() -> None:
@@ -130,6 +147,23 @@ def install() -> None:
         validate_filters(spec)
         return original_update_mapping(self, uuid, spec)
 
+    from moto.awslambda import responses as lambda_responses
+
+    original_create_function = lambda_responses.LambdaResponse.create_function
+
+    def create_function(self: Any) -> Any:
+        body = self.json_body
+        name = str(body.get("FunctionName", "")).rsplit(":", 1)[-1]
+        try:
+            existing = self.backend.get_function(name, None)
+        except Exception:
+            return original_create_function(self)
+        if _same_function(existing, body):
+            log.info("CreateFunction %s repeated with the same code and configuration: answering as created", name)
+            return 201, {"status": 201}, json.dumps(existing.get_configuration(on_create=True))
+        return original_create_function(self)  # a different function of the same name: 409, as on AWS
+
+    lambda_responses.LambdaResponse.create_function = create_function
     models.LambdaBackend.create_event_source_mapping = create_event_source_mapping
     models.LambdaBackend.update_event_source_mapping = update_event_source_mapping
     models.LambdaBackend.invoke = backend_invoke

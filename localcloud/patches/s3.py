@@ -3,7 +3,8 @@
 "Object Tags Added" event (moto tags every new object through the API that notifies, so every upload produced
 two events where S3 sends one), and PutBucketLogging accepts a target bucket whose policy also holds statements
 with `"Principal": "*"` (moto reads every statement's Principal as a map and fails with a 500 on the TLS-only
-deny every bucket of ours carries)."""
+deny every bucket of ours carries). Conditional PutObject (If-None-Match / If-Match) is atomic, as on S3: moto
+checks the condition and writes in two steps, so two concurrent If-None-Match: * uploads could both succeed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 from typing import Any
 
 _tagging = threading.local()
+_CONDITIONAL_PUTS = threading.Lock()
 
 _EVENTBRIDGE = b"<EventBridgeConfiguration></EventBridgeConfiguration>"
 
@@ -97,3 +99,13 @@ def install() -> None:
         return False
 
     models.FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)
+
+    original_put_object = responses.S3Response.put_object
+
+    def put_object(self: Any) -> Any:
+        if self.headers.get("If-None-Match") is None and self.headers.get("If-Match") is None:
+            return original_put_object(self)
+        with _CONDITIONAL_PUTS:
+            return original_put_object(self)
+
+    responses.S3Response.put_object = put_object

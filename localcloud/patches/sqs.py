@@ -11,6 +11,7 @@ from typing import Any
 from ..clock import CLOCK
 
 _receive_locks: dict[int, threading.Lock] = {}
+_sending = threading.local()  # set while moto's SendMessage runs (see `attributes` below)
 _locks_guard = threading.Lock()
 
 
@@ -36,6 +37,10 @@ def install() -> None:
     original_attributes = models.Queue.attributes.fget
 
     def attributes(self: Any) -> dict[str, Any]:
+        if getattr(_sending, "active", False):
+            # Inside SendMessage moto reads queue.attributes three times for ContentBasedDeduplication alone;
+            # the full set counts every message of the queue (O(depth) per send, O(n²) to fill or redrive a queue).
+            return {"ContentBasedDeduplication": "true" if self.content_based_deduplication else "false"} if self.fifo_queue else {}
         result = original_attributes(self)
         if self.redrive_policy:
             # SQS returns compact JSON; json.dumps' default spacing shows up as drift in `terraform plan`.
@@ -47,6 +52,17 @@ def install() -> None:
         return {key: value for key, value in result.items() if value is not None}
 
     models.Queue.attributes = property(attributes)
+
+    original_send_message = models.SQSBackend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _sending.active = True
+        try:
+            return original_send_message(self, *args, **kwargs)
+        finally:
+            _sending.active = False
+
+    models.SQSBackend.send_message = send_message
 
     original_set_attributes = models.Queue._set_attributes
 
@@ -95,6 +111,38 @@ def install() -> None:
         return int(queue.message_retention_period) + message.sent_timestamp / 1000 > CLOCK.time()
 
     models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+    # SQS limits a message's visibility to 12 hours from the receive that holds it; moto counts from when the message
+    # was sent, so a message older than 12 hours (a DLQ on an advanced clock) could never be released again.
+    original_mark_received = models.Message.mark_received
+
+    def mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        original_mark_received(self, visibility_timeout)
+        self.last_received_ms = models.unix_time_millis()
+
+    models.Message.mark_received = mark_received
+
+    def change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+        queue = self.get_queue(queue_name)
+        for message in queue._messages:
+            if message.had_receipt_handle(receipt_handle):
+                received = getattr(message, "last_received_ms", None) or message.sent_timestamp
+                if models.unix_time_millis() + int(visibility_timeout) * 1000 - received > 43200 * 1000:
+                    from moto.sqs.exceptions import InvalidParameterValue
+
+                    raise InvalidParameterValue(
+                        f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                        "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+                    )
+                message.change_visibility(visibility_timeout)
+                if message.visible and message in queue.pending_messages:
+                    queue.pending_messages.remove(message)
+                return
+        from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+        raise ReceiptHandleIsInvalid
+
+    models.SQSBackend.change_message_visibility = change_message_visibility
     _install_move_tasks()
 
 
@@ -102,7 +150,7 @@ def install() -> None:
 # moto lacks StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask, the API behind the console's
 # "Start DLQ redrive" and the DLQ tooling. A task moves every message present when it starts, at most
 # MaxNumberOfMessagesPerSecond, to DestinationArn or, without one, back to the queue whose redrive policy names
-# this DLQ.
+# this DLQ. Messages sent to the DLQ after the task started are not moved (SQS's behaviour).
 
 _tasks: dict[str, dict[str, Any]] = {}
 _tasks_lock = threading.Lock()
@@ -128,16 +176,36 @@ def _redrive_source(backend: Any, dlq_arn: str) -> Any:
     return sources[0]
 
 
-def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any) -> None:
+def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any, snapshot: set[str]) -> None:
+    """Move the messages whose ids are in `snapshot` (those present when the task started, as SQS does: messages
+    that arrive later stay), visible ones only, at most MaxNumberOfMessagesPerSecond.
+
+    Messages are taken from the source under its receive lock, up to 100 at a time, and the source list is
+    rebuilt once per chunk: moto's receive + delete cost O(queue length) per message (88 messages/s on a
+    2,000-message DLQ), this costs it once per chunk."""
     import time
 
-    rate = task.get("MaxNumberOfMessagesPerSecond") or 500
+    rate = float(task.get("MaxNumberOfMessagesPerSecond") or 500)
+    chunk = max(1, min(100, int(rate)))
+    remaining = set(snapshot)
     try:
-        while task["Status"] == "RUNNING" and task["ApproximateNumberOfMessagesMoved"] < task["ApproximateNumberOfMessagesToMove"]:
-            messages = backend.receive_message(source.name, 10, 0, 30, ["All"])
-            if not messages:
-                break
-            for message in messages:
+        while task["Status"] == "RUNNING" and remaining:
+            started = time.monotonic()
+            with _lock_for(source):
+                picked = []
+                for message in source._messages:
+                    if message.id in remaining and message.visible and not message.delayed:
+                        picked.append(message)
+                        if len(picked) >= chunk:
+                            break
+                if picked:
+                    ids = {m.id for m in picked}
+                    source._messages = [m for m in source._messages if m.id not in ids]
+                    for message in picked:
+                        source.pending_messages.discard(message)
+            if not picked:
+                break  # what is left of the snapshot is in flight (or was deleted): SQS moves visible messages only
+            for message in picked:
                 backend.send_message(
                     destination.name,
                     message.body,
@@ -145,9 +213,9 @@ def _move(task: dict[str, Any], backend: Any, source: Any, destination: Any) -> 
                     group_id=message.group_id,
                     deduplication_id=message.deduplication_id,
                 )
-                backend.delete_message(source.name, message.receipt_handle)
+                remaining.discard(message.id)
                 task["ApproximateNumberOfMessagesMoved"] += 1
-            time.sleep(len(messages) / rate)
+            time.sleep(max(0.0, len(picked) / rate - (time.monotonic() - started)))
         if task["Status"] == "RUNNING":
             task["Status"] = "COMPLETED"
         elif task["Status"] == "CANCELLING":
@@ -175,6 +243,7 @@ def _install_move_tasks() -> None:
 
                 raise InvalidParameterValue(f"a message move task is already running for {source_arn}")
             handle = uuid.uuid4().hex
+            snapshot = {m.id for m in list(source._messages)}
             task = {
                 "TaskHandle": handle,
                 "Status": "RUNNING",
@@ -182,11 +251,11 @@ def _install_move_tasks() -> None:
                 "DestinationArn": destination.queue_arn,
                 "MaxNumberOfMessagesPerSecond": self._get_param("MaxNumberOfMessagesPerSecond"),
                 "ApproximateNumberOfMessagesMoved": 0,
-                "ApproximateNumberOfMessagesToMove": len(source._messages),
+                "ApproximateNumberOfMessagesToMove": len(snapshot),
                 "StartedTimestamp": int(CLOCK.time() * 1000),
             }
             _tasks[handle] = task
-        threading.Thread(target=_move, args=(task, backend, source, destination), name=f"sqs-move-{handle[:8]}", daemon=True).start()
+        threading.Thread(target=_move, args=(task, backend, source, destination, snapshot), name=f"sqs-move-{handle[:8]}", daemon=True).start()
         return ActionResult({"TaskHandle": handle})
 
     def list_message_move_tasks(self: Any) -> Any:

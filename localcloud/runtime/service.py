@@ -305,6 +305,13 @@ class LambdaService:
                 cold = False
             else:
                 invocation, cold = env.invoke(invocation)
+                if fault == "timeout" and invocation.error is None:
+                    # The function did its work (and its side effects) but "ran out of time" before returning.
+                    invocation.error = {
+                        "errorType": "Sandbox.Timedout",
+                        "errorMessage": f"Task timed out after {spec.timeout:.2f} seconds (injected fault)",
+                    }
+                    invocation.error_type = "Sandbox.Timedout"
         finally:
             pool.release(env)
         stats.invocations += 1

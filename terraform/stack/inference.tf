@@ -282,17 +282,17 @@ module "inference_http_api" {
   stage_name  = var.inference_api_stage_name
   kms_key_arn = module.kms.key_arn
 
-  lambda_integrations = {
+  lambda_integrations = merge({
     api = {
       function_name        = module.inference_api.function_name
       function_arn         = module.inference_api.function_arn
       timeout_milliseconds = min(30000, var.inference_api_timeout * 1000)
     }
-  }
-  routes = {
+  }, local.retraining_api_integrations)
+  routes = merge({
     "POST /predictions"     = { integration = "api" }
     "GET /predictions/{id}" = { integration = "api" }
-  }
+  }, local.retraining_api_routes) # POST /feedback: retraining.tf
   authorizer = local.http_api_authorizer
 
   alarm_topic_arn               = module.alarm_topic.arn

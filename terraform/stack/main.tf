@@ -50,19 +50,27 @@ locals {
 # and `tables` outputs (and the environments' tests, which check encryption, DLQs and alarms on all of them)
 # are built from these maps.
 locals {
-  queues = merge({ ingest = module.ingest_queue, inference = module.inference_queue }, local.routing_queues)
-  buckets = {
+  queues = merge({
+    ingest       = module.ingest_queue
+    inference    = module.inference_queue
+    daily_report = module.daily_report_queue
+    retraining   = module.retraining_queue
+  }, local.routing_queues, local.stream_queues)
+  buckets = merge({
     landing          = module.landing_bucket
     output           = module.output_bucket
     inference_inputs = module.inference_inputs_bucket
     models           = module.model_bucket
-  }
+    feedback         = module.feedback_bucket
+  }, local.stream_buckets)
   tables = merge({
-    idempotency    = module.idempotency_table
-    failures       = module.failures_table
-    ingest_results = module.ingest_results_table
-    predictions    = module.predictions_table
-  }, local.routing_tables)
+    idempotency      = module.idempotency_table
+    failures         = module.failures_table
+    ingest_results   = module.ingest_results_table
+    predictions      = module.predictions_table
+    document_results = module.documents_results_table
+    feedback         = module.feedback_table
+  }, local.routing_tables, local.stream_tables)
 }
 
 check "artifacts_match_runtime" {

@@ -79,18 +79,17 @@ output "function_names" {
     ingest_processor = module.ingest_processor.function_name
     inference_api    = module.inference_api.function_name
     inference_worker = module.inference_worker.function_name
+    daily_report     = module.daily_report.function_name
+    feedback_api     = module.feedback_api.function_name
+    model_retrainer  = module.model_retrainer.function_name
+    model_trainer    = module.model_trainer.function_name
     api_authorizer   = module.api_authorizer.function_name
-  }, local.routing_function_names)
+  }, local.routing_function_names, local.stream_function_names)
 }
 
 output "alarm_names" {
   description = "All alarm names."
-  value = concat(
-    module.ingest_queue.alarm_names, module.ingest_processor.alarm_names,
-    module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
-    local.routing_alarm_names,
-    module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
-  )
+  value       = local.alarm_names # terraform/stack/observability.tf: the dashboard shows the same list
 }
 
 output "queues" {
@@ -137,7 +136,7 @@ output "tables" {
 
 output "pipelines" {
   description = "Structured description of every pipeline (trigger, queue, functions, tables, output), for scripts that discover resources."
-  value = merge(local.routing_pipelines, {
+  value = merge(local.routing_pipelines, local.stream_pipelines, {
     ingest = {
       description = "JSON objects landed under incoming/ are validated, transformed and written to processed/"
       trigger = {

@@ -163,6 +163,7 @@ module "record_router" {
     MAX_OBJECT_BYTES   = tostring(var.routing_max_records_file_bytes)
     FAILURES_TABLE     = module.failures_table.name
     DLQ_URL            = module.router_queue.dlq_url
+    IDEMPOTENCY_TABLE  = module.idempotency_table.name
   }
 
   sqs_event_sources = {
@@ -200,6 +201,13 @@ module "record_router" {
       sid       = "DeadLetterPermanentFailures"
       actions   = ["sqs:SendMessage"]
       resources = [module.router_queue.dlq_arn]
+    },
+    {
+      # sluice.idempotency.Once: each "Record Unroutable" announcement is claimed, then marked, so a redelivered
+      # message does not announce it again.
+      sid       = "AnnounceUnroutableOnce"
+      actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      resources = [module.idempotency_table.arn]
     },
     {
       sid       = "UseEnvironmentKey"

@@ -51,9 +51,9 @@ variable "architecture" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the functions' log groups."
+  description = "Retention of the functions' log groups (environments set their own; a year unless they do)."
   type        = number
-  default     = 30
+  default     = 365
 }
 
 variable "log_level" {

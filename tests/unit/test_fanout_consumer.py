@@ -129,6 +129,8 @@ def fanout(resources, monkeypatch):
             monkeypatch.setenv("CONSUMER", consumer)
             monkeypatch.setenv("DLQ_URL", dlqs[consumer])
             monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"fanout-{consumer}")
+            # Each consumer is its own function, as deployed: Powertools' default key prefix is this name.
+            monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", f"sluice-test-fanout-{consumer}")
             if consumer == "preview":
                 monkeypatch.setenv("OUTPUT_BUCKET", OUTPUT_BUCKET)
             else:

@@ -65,26 +65,14 @@ def env(aws: None, trained, tmp_path):
 
 def job(ports, data: bytes, status: str = "queued") -> tuple[str, dict]:
     job_id = uuid.uuid4().hex
-    ports.dynamodb.put_item(
-        TableName=JOBS,
-        Item={
-            "job_id": {"S": job_id},
-            "status": {"S": status},
-            "created_at": {"S": "2026-01-01T00:00:00Z"},
-            "expires_at": {"N": "9999999999"},
-        },
-    )
+    ports.dynamodb.put_item(TableName=JOBS, Item={"job_id": {"S": job_id}, "status": {"S": status}, "created_at": {"S": "2026-01-01T00:00:00Z"}, "expires_at": {"N": "9999999999"}})
     put = ports.s3.put_object(Bucket=INPUTS, Key=f"inputs/{job_id}", Body=data)
     event = {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created", "source": "aws.s3",
         "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
         "detail": {"bucket": {"name": INPUTS}, "object": {"key": f"inputs/{job_id}", "size": len(data), "etag": put["ETag"].strip('"')}},
     }  # fmt: skip
-    return job_id, {
-        "messageId": str(uuid.uuid4()),
-        "body": json.dumps(event),
-        "attributes": {"ApproximateReceiveCount": "1"},
-    }
+    return job_id, {"messageId": str(uuid.uuid4()), "body": json.dumps(event), "attributes": {"ApproximateReceiveCount": "1"}}
 
 
 def stored(ports, job_id: str) -> dict:
@@ -115,10 +103,7 @@ def test_a_bad_image_fails_its_job_with_the_reason_and_the_rest_of_the_batch_suc
     result = logic.process_batch([good, bad, empty], ports, models)
     assert [item.error for item in result.items] == [None, None, None]  # handled: nothing to retry
     assert stored(ports, good_id)["status"]["S"] == "succeeded"
-    assert (stored(ports, bad_id)["status"]["S"], stored(ports, bad_id)["error_code"]["S"]) == (
-        "failed",
-        "unsupported_media_type",
-    )
+    assert (stored(ports, bad_id)["status"]["S"], stored(ports, bad_id)["error_code"]["S"]) == ("failed", "unsupported_media_type")
     assert stored(ports, empty_id)["error_code"]["S"] == "empty" and stored(ports, empty_id)["reason"]["S"]
     details = [json.loads(e["Detail"]) for e in events.entries]
     for detail in details:
@@ -126,30 +111,42 @@ def test_a_bad_image_fails_its_job_with_the_reason_and_the_rest_of_the_batch_suc
     assert sorted(d["status"] for d in details) == ["failed", "failed", "succeeded"]
 
 
-def test_a_redelivered_message_changes_nothing_and_publishes_again(env) -> None:
+def test_a_redelivered_message_changes_nothing_and_publishes_nothing(env) -> None:
     ports, models, events = env
     job_id, record = job(ports, digits.render_digit(digits.load_split()[1][0], 32))
     logic.process_batch([record], ports, models)
     before = stored(ports, job_id)
+    assert logic.PUBLISHED in before and logic.CLAIMED_UNTIL not in before
     result = logic.process_batch([record], ports, models)
     assert result.items[0].outcome == "duplicate" and result.items[0].error is None
     assert stored(ports, job_id) == before
-    assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id, job_id]  # at least once
+    assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id]  # announced once
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "not json",
-        json.dumps(
-            {
-                "source": "aws.s3",
-                "detail-type": "Object Created",
-                "detail": {"bucket": {"name": INPUTS}, "object": {"key": "other/x", "etag": "e"}},
-            }
-        ),
-    ],
-)
+def test_a_concurrent_delivery_waits_for_the_claim_then_publishes_only_if_still_owed(env) -> None:
+    ports, models, events = env
+    now = [1_000_000.0]
+    clocked = logic.Ports(**{**ports.__dict__, "clock": lambda: now[0]})
+    job_id, record = job(clocked, digits.render_digit(digits.load_split()[1][0], 32))
+    # A first delivery ended the job and holds the claim, but has not published yet (still running, or died).
+    clocked.dynamodb.update_item(
+        TableName=JOBS, Key={"job_id": {"S": job_id}}, UpdateExpression="SET #s = :s, label = :l, confidence = :c, model_name = :m, model_version = :v, #c = :u",
+        ExpressionAttributeNames={"#s": "status", "#c": logic.CLAIMED_UNTIL},
+        ExpressionAttributeValues={":s": {"S": "succeeded"}, ":l": {"N": "3"}, ":c": {"N": "0.9"}, ":m": {"S": "digits"}, ":v": {"S": "v1"}, ":u": {"N": str(now[0] + 60)}},
+    )  # fmt: skip
+    second = logic.process_batch([record], clocked, models)
+    assert isinstance(second.items[0].error, logic.PublishInProgress) and not isinstance(second.items[0].error, PermanentError)
+    assert events.entries == []
+    now[0] += 61  # the first delivery died: its claim expired
+    third = logic.process_batch([record], clocked, models)
+    assert third.items[0].error is None
+    assert [json.loads(e["Detail"])["job_id"] for e in events.entries] == [job_id]
+    assert logic.PUBLISHED in stored(ports, job_id)
+    logic.process_batch([record], clocked, models)
+    assert len(events.entries) == 1
+
+
+@pytest.mark.parametrize("body", ["not json", json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": INPUTS}, "object": {"key": "other/x", "etag": "e"}}})])
 def test_a_malformed_message_is_a_permanent_error(env, body: str) -> None:
     ports, models, _ = env
     result = logic.process_batch([{"messageId": "m1", "body": body}], ports, models)
@@ -170,19 +167,14 @@ def test_no_model_is_transient_until_the_last_receive_which_ends_the_job(env, tm
     ports.s3.create_bucket(Bucket="sluice-test-no-models")
     job_id, record = job(ports, digits.render_digit(digits.load_split()[1][0], 32))
     first = logic.process_batch([record], ports, empty)
-    assert isinstance(first.items[0].error, model_store.ModelUnavailable) and not isinstance(
-        first.items[0].error, PermanentError
-    )
+    assert isinstance(first.items[0].error, model_store.ModelUnavailable) and not isinstance(first.items[0].error, PermanentError)
     assert stored(ports, job_id)["status"]["S"] == "queued"  # retried by SQS
 
     record["attributes"]["ApproximateReceiveCount"] = "3"
     last = logic.process_batch([record], ports, empty)
     assert last.items[0].error is not None  # still a failure: SQS dead-letters the message
     item = stored(ports, job_id)
-    assert (item["status"]["S"], item["error_code"]["S"]) == (
-        "failed",
-        "retries_exhausted",
-    ) and "ModelUnavailable" in item["reason"]["S"]
+    assert (item["status"]["S"], item["error_code"]["S"]) == ("failed", "retries_exhausted") and "ModelUnavailable" in item["reason"]["S"]
     assert json.loads(events.entries[-1]["Detail"])["error_code"] == "retries_exhausted"
 
 
@@ -203,10 +195,15 @@ def test_an_event_that_cannot_be_published_is_retried(env) -> None:
     failing = logic.Ports(**{**ports.__dict__, "events": Events(fail=True)})
     job_id, record = job(failing, digits.render_digit(digits.load_split()[1][0], 32))
     result = logic.process_batch([record], failing, models)
-    assert isinstance(
-        result.items[0].error, RuntimeError
-    )  # transient: redelivered, then published as a duplicate
-    assert stored(ports, job_id)["status"]["S"] == "succeeded"
+    assert isinstance(result.items[0].error, RuntimeError)  # transient: redelivered, then published
+    item = stored(ports, job_id)
+    assert item["status"]["S"] == "succeeded" and logic.PUBLISHED not in item and logic.CLAIMED_UNTIL not in item
+    _, _, events = env
+    retried = logic.process_batch([record], ports, models)  # the claim was released: published at once
+    assert retried.items[0].error is None and retried.items[0].outcome == "duplicate"
+    assert [json.loads(e["Detail"])["status"] for e in events.entries] == ["succeeded"]
+    logic.process_batch([record], ports, models)
+    assert len(events.entries) == 1
 
 
 def test_the_model_runs_on_a_float32_batch(env) -> None:

@@ -349,3 +349,54 @@ def test_per_record_mode_publishes_one_event_per_call(router, resources, lambda_
     )
     router.module.handler(event, lambda_context)
     assert (counting.calls, counting.entries) == (4, 4)
+
+
+# ------------------------------------------------------------------------------------------------ publish once
+
+
+def _unroutable_batch(run_id: str) -> tuple[dict, list]:
+    run = RecordRun.new(10, 0.5, seed=3, run_id=run_id)
+    samples = [s for s in run.samples if not s.file_only]
+    event = sqs_event(*(sqs_record(submitted(s.record, event_id=f"{run_id}-e{i}"), message_id=f"m{i}") for i, s in enumerate(samples)))
+    return event, samples
+
+
+def test_a_redelivered_message_announces_its_unroutable_records_once(router, resources, lambda_context):
+    router.use(boto3.client("events", region_name="us-east-1"))
+    event, samples = _unroutable_batch("ba7c0006")
+    bad = sorted(s.record_id for s in samples if s.expected == UNROUTABLE)
+    assert bad
+    assert router.module.handler(event, lambda_context) == {"batchItemFailures": []}
+    first = [e for e in router.published() if e["detail-type"] == "Record Unroutable"]
+    assert sorted(e["detail"]["record_id"] for e in first) == bad
+    # The same messages again (a duplicate delivery, or a retry after a timeout): routed events may be published
+    # again (the processors' writes are conditional), unroutable ones never.
+    assert router.module.handler(event, lambda_context) == {"batchItemFailures": []}
+    again = router.published()
+    assert [e for e in again if e["detail-type"] == "Record Unroutable"] == []
+    assert len(again) == len(samples) - len(bad)
+
+
+def test_an_unroutable_event_that_could_not_be_published_is_published_by_the_retry(router, resources, lambda_context):
+    failing = router.use(CountingEvents(boto3.client("events", region_name="us-east-1"), fail=lambda d: "InternalFailure" if "reason_code" in d else None))
+    event, samples = _unroutable_batch("ba7c0007")
+    bad = {s.record_id for s in samples if s.expected == UNROUTABLE}
+    response = router.module.handler(event, lambda_context)
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {f"m{i}" for i, s in enumerate(samples) if s.record_id in bad}
+    assert failing.calls > 1 and not [e for e in router.published() if e["detail-type"] == "Record Unroutable"]
+    router.use(boto3.client("events", region_name="us-east-1"))  # EventBridge is back: the claims were released
+    assert router.module.handler(event, lambda_context) == {"batchItemFailures": []}
+    assert sorted(e["detail"]["record_id"] for e in router.published() if e["detail-type"] == "Record Unroutable") == sorted(bad)
+
+
+def test_an_announcement_in_progress_elsewhere_makes_the_message_retry(router, resources, lambda_context):
+    router.use(boto3.client("events", region_name="us-east-1"))
+    event, samples = _unroutable_batch("ba7c0008")
+    index, sample = next((i, s) for i, s in enumerate(samples) if s.expected == UNROUTABLE)
+    rt = router.module.runtime()
+    message = json.loads(event["Records"][index]["body"])
+    [announcement] = router.module.logic.route_message(json.dumps(message), s3=resources.s3, routes=rt.settings.routes, max_object_bytes=1000, tag="x")
+    assert rt.once.claim(router.module.logic.unroutable_key(announcement)) == "go"  # another invocation, still running
+    response = router.module.handler(event, lambda_context)
+    assert response == {"batchItemFailures": [{"itemIdentifier": f"m{index}"}]}
+    assert sample.record_id not in {e["detail"]["record_id"] for e in router.published() if e["detail-type"] == "Record Unroutable"}

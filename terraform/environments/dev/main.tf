@@ -26,4 +26,7 @@ module "stack" {
   lambda_errors_alarm_threshold    = 5
   lambda_throttles_alarm_threshold = 5
   alarm_evaluation_periods         = 3
+
+  # EventBridge archive of each bus: how far back `sluicectl replay` reaches
+  event_archive_retention_days = 7
 }

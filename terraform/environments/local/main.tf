@@ -22,4 +22,10 @@ module "stack" {
   http_api_url_template               = "${var.api_endpoint}/{api_id}{stage_path}"
   inference_model_pointer_ttl_seconds = var.inference_model_pointer_ttl_seconds
   inference_batching_window_seconds   = var.inference_batching_window_seconds
+
+  # A small threshold for demos and the e2e tests; the corrupt-labels test switch proves a worse model is refused.
+  retraining_label_threshold     = 10
+  retraining_allow_test_switches = true
+  # EventBridge archive of each bus: how far back `sluicectl replay` reaches
+  event_archive_retention_days = 1
 }

@@ -55,9 +55,3 @@ variable "inference_batching_window_seconds" {
   type        = number
   default     = 0
 }
-
-variable "api_key" {
-  description = "Development API key of this throwaway environment's HTTP APIs (only its SHA-256 reaches the stack). Real environments add keys with `sluicectl api-key add`."
-  type        = string
-  default     = "sluice-local-dev-key"
-}

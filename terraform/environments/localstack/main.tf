@@ -19,4 +19,7 @@ module "stack" {
 
   ingest_function_timeout        = var.ingest_function_timeout
   ingest_batching_window_seconds = var.ingest_batching_window_seconds
+
+  # EventBridge archive of each bus: how far back `sluicectl replay` reaches
+  event_archive_retention_days = 1
 }

@@ -32,9 +32,3 @@ variable "ingest_function_timeout" {
   type        = number
   default     = 30
 }
-
-variable "api_key" {
-  description = "Development API key of this throwaway environment's HTTP APIs (only its SHA-256 reaches the stack). Real environments add keys with `sluicectl api-key add`."
-  type        = string
-  default     = "sluice-local-dev-key"
-}

@@ -28,4 +28,7 @@ module "stack" {
   lambda_errors_alarm_threshold    = 0
   lambda_throttles_alarm_threshold = 0
   alarm_evaluation_periods         = 1
+
+  # EventBridge archive of each bus: how far back `sluicectl replay` reaches
+  event_archive_retention_days = 90
 }

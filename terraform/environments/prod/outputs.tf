@@ -309,3 +309,217 @@ output "api_keys_parameter" {
   description = "SSM parameter holding the HTTP API key hashes; manage keys with `sluicectl api-key`."
   value       = module.stack.api_keys_parameter
 }
+
+# --- pipeline 4: documents ---
+
+output "documents_state_machine_arn" {
+  description = "ARN of the document workflow (pipeline 4); executions are named sha256(key#ETag)."
+  value       = module.stack.documents_state_machine_arn
+}
+
+output "documents_starter_state_machine_arn" {
+  description = "ARN of the machine the documents rule starts; it starts the document workflow once per document version."
+  value       = module.stack.documents_starter_state_machine_arn
+}
+
+output "documents_results_table_name" {
+  description = "Document results, hash key document_id."
+  value       = module.stack.documents_results_table_name
+}
+
+output "documents_prefix" {
+  description = "Landing-bucket prefix of the documents that start the workflow."
+  value       = module.stack.documents_prefix
+}
+
+output "documents_rule_name" {
+  description = "EventBridge rule starting the document workflow (default bus)."
+  value       = module.stack.documents_rule_name
+}
+
+output "documents_function_names" {
+  description = "Document step functions, step => function name."
+  value       = module.stack.documents_function_names
+}
+
+output "workflow_notices_topic_arn" {
+  description = "SNS topic of workflow notices (message attributes pipeline and outcome)."
+  value       = module.stack.workflow_notices_topic_arn
+}
+
+output "etl_state_machine_arn" {
+  description = "ARN of the generic ETL state machine (Extract -> Transform -> Load -> Notify)."
+  value       = module.stack.etl_state_machine_arn
+}
+
+# --- pipeline 5: real-time fraud scoring
+
+output "stream_name" {
+  description = "Kinesis stream of transactions (partition key: the user)."
+  value       = module.stack.stream_name
+}
+
+output "stream_arn" {
+  description = "ARN of the transactions stream."
+  value       = module.stack.stream_arn
+}
+
+output "stream_encryption" {
+  description = "Server-side encryption of the transactions stream as applied."
+  value       = module.stack.stream_encryption
+}
+
+output "stream_alarms" {
+  description = "The transactions stream's alarms (iterator age, throttled writes) as applied."
+  value       = module.stack.stream_alarms
+}
+
+output "fraud_scorer_function_name" {
+  description = "Fraud scorer function name."
+  value       = module.stack.fraud_scorer_function_name
+}
+
+output "fraud_scorer_mapping_uuid" {
+  description = "UUID of the scorer's Kinesis event source mapping."
+  value       = module.stack.fraud_scorer_mapping_uuid
+}
+
+output "fraud_scorer_event_source" {
+  description = "The scorer's Kinesis event source mapping as applied (batching, bisect, retries, on-failure destination)."
+  value       = module.stack.fraud_scorer_event_source
+}
+
+output "fraud_audit_function_name" {
+  description = "Fraud audit function name."
+  value       = module.stack.fraud_audit_function_name
+}
+
+output "fraud_audit_mapping_uuid" {
+  description = "UUID of the audit function's DynamoDB Streams event source mapping."
+  value       = module.stack.fraud_audit_mapping_uuid
+}
+
+output "fraud_features_table_name" {
+  description = "The feature store: per-user state (last location and time, rolling features), hash key user_id."
+  value       = module.stack.fraud_features_table_name
+}
+
+output "fraud_alerts_table_name" {
+  description = "Fraud alerts, hash key alert_id, with a NEW_IMAGE stream feeding the audit function."
+  value       = module.stack.fraud_alerts_table_name
+}
+
+output "fraud_scorer_failures_queue_url" {
+  description = "On-failure destination of the scorer's mapping: one invocation record per batch given up on."
+  value       = module.stack.fraud_scorer_failures_queue_url
+}
+
+output "fraud_audit_failures_queue_url" {
+  description = "On-failure destination of the audit function's mapping."
+  value       = module.stack.fraud_audit_failures_queue_url
+}
+
+output "fraud_alerts_topic_arn" {
+  description = "SNS topic FraudSuspected alerts are sent to (subscribe a queue, an email, a pager)."
+  value       = module.stack.fraud_alerts_topic_arn
+}
+
+output "fraud_audit_bucket_name" {
+  description = "Bucket holding an audit record per alert (audit/<date>/<alert id>.json)."
+  value       = module.stack.fraud_audit_bucket_name
+}
+
+output "fraud_model_name" {
+  description = "Fraud model the scorer serves (models/<name>/current.json in the model bucket)."
+  value       = module.stack.fraud_model_name
+}
+
+output "daily_report_function_name" {
+  description = "Daily report function name."
+  value       = module.stack.daily_report_function_name
+}
+
+output "daily_report_rule_name" {
+  description = "Scheduled EventBridge rule (default bus) that starts the daily report."
+  value       = module.stack.daily_report_rule_name
+}
+
+output "daily_report_queue_url" {
+  description = "Queue between the daily schedule and the report function (sluicectl daily-report --date puts replays here)."
+  value       = module.stack.daily_report_queue_url
+}
+
+output "daily_report_dlq_url" {
+  description = "Dead-letter queue of the daily report."
+  value       = module.stack.daily_report_dlq_url
+}
+
+output "daily_report_prefix" {
+  description = "Where reports go in the output bucket: <prefix><YYYY-MM-DD>/report.json and by_category.csv."
+  value       = module.stack.daily_report_prefix
+}
+
+output "feedback_url" {
+  description = "POST <url> with {\"job_id\", \"label\"} labels a prediction (the inference HTTP API's /feedback route)."
+  value       = module.stack.feedback_url
+}
+
+output "feedback_table_name" {
+  description = "Feedback store: one label item per job id and the #state item (pending labels, request and run claims)."
+  value       = module.stack.feedback_table_name
+}
+
+output "feedback_bucket_name" {
+  description = "Bucket holding the labelled images (feedback/<model>/images/<job id>)."
+  value       = module.stack.feedback_bucket_name
+}
+
+output "feedback_api_function_name" {
+  description = "Feedback API function name."
+  value       = module.stack.feedback_api_function_name
+}
+
+output "model_retrainer_function_name" {
+  description = "Model retrainer function name."
+  value       = module.stack.model_retrainer_function_name
+}
+
+output "retraining_queue_url" {
+  description = "Queue in front of the retrainer (RetrainingRequested events and the schedule)."
+  value       = module.stack.retraining_queue_url
+}
+
+output "retraining_dlq_url" {
+  description = "Dead-letter queue of the retraining queue."
+  value       = module.stack.retraining_dlq_url
+}
+
+output "retraining_schedule_rule_name" {
+  description = "Scheduled EventBridge rule (default bus) of the periodic retraining."
+  value       = module.stack.retraining_schedule_rule_name
+}
+
+output "retraining_label_threshold" {
+  description = "New labels that start a retraining run."
+  value       = module.stack.retraining_label_threshold
+}
+
+output "train_layer_arn" {
+  description = "Version ARN of the train layer."
+  value       = module.stack.train_layer_arn
+}
+
+output "event_archives" {
+  description = "EventBridge archive of each bus by short name (default, domain): name, ARN, bus and retention, as applied."
+  value       = module.stack.event_archives
+}
+
+output "dashboard_name" {
+  description = "The environment's CloudWatch dashboard."
+  value       = module.stack.dashboard_name
+}
+
+output "dashboard_alarm_arns" {
+  description = "Alarms shown in the dashboard's status widget (every alarm of the stack)."
+  value       = module.stack.dashboard_alarm_arns
+}

@@ -15,6 +15,17 @@ locals {
   event_source_queue_arns = sort(distinct([for s in values(var.sqs_event_sources) : s.queue_arn]))
   event_source_key_arns   = sort(distinct([for s in values(var.sqs_event_sources) : coalesce(s.kms_key_arn, var.kms_key_arn)]))
 
+  # Stream event sources: Kinesis streams and DynamoDB streams, told apart by their ARN.
+  kinesis_source_arns  = sort(distinct([for s in values(var.stream_event_sources) : s.event_source_arn if strcontains(s.event_source_arn, ":kinesis:")]))
+  dynamodb_stream_arns = sort(distinct([for s in values(var.stream_event_sources) : s.event_source_arn if strcontains(s.event_source_arn, ":dynamodb:")]))
+  # Kinesis streams are encrypted with a key the poller decrypts with (through Kinesis); DynamoDB streams are
+  # decrypted by DynamoDB itself.
+  kinesis_key_arns = sort(distinct([for s in values(var.stream_event_sources) : coalesce(s.kms_key_arn, var.kms_key_arn) if strcontains(s.event_source_arn, ":kinesis:")]))
+  # On-failure destinations (SQS queues or SNS topics): Lambda sends the invocation records with the function's role.
+  on_failure_queue_arns = sort(distinct([for s in values(var.stream_event_sources) : s.on_failure_destination_arn if s.on_failure_destination_arn != null && strcontains(coalesce(s.on_failure_destination_arn, "-"), ":sqs:")]))
+  on_failure_topic_arns = sort(distinct([for s in values(var.stream_event_sources) : s.on_failure_destination_arn if s.on_failure_destination_arn != null && strcontains(coalesce(s.on_failure_destination_arn, "-"), ":sns:")]))
+  on_failure_key_arns   = sort(distinct([for s in values(var.stream_event_sources) : coalesce(s.on_failure_kms_key_arn, var.kms_key_arn) if s.on_failure_destination_arn != null]))
+
   builtin_statements = concat(
     [
       {
@@ -49,6 +60,56 @@ locals {
         Condition = { StringLike = { "kms:ViaService" = "sqs.*.${data.aws_partition.current.dns_suffix}" } }
       },
     ] : s if length(local.event_source_queue_arns) > 0],
+    [for s in [
+      {
+        # What the Lambda Kinesis poller needs (AWS's documented list), on exactly the streams that trigger this function.
+        Sid      = "ReadEventSourceStreams"
+        Effect   = "Allow"
+        Action   = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"]
+        Resource = local.kinesis_source_arns
+      },
+      {
+        Sid       = "DecryptEventSourceStreams"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = local.kinesis_key_arns
+        Condition = { StringLike = { "kms:ViaService" = "kinesis.*.${data.aws_partition.current.dns_suffix}" } }
+      },
+    ] : s if length(local.kinesis_source_arns) > 0],
+    [for s in [
+      {
+        # What the Lambda DynamoDB Streams poller needs, on exactly the table streams that trigger this function.
+        Sid      = "ReadEventSourceTableStreams"
+        Effect   = "Allow"
+        Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+        Resource = local.dynamodb_stream_arns
+      },
+    ] : s if length(local.dynamodb_stream_arns) > 0],
+    [for s in [
+      {
+        Sid      = "SendOnFailureRecordsToQueues"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = local.on_failure_queue_arns
+      },
+    ] : s if length(local.on_failure_queue_arns) > 0],
+    [for s in [
+      {
+        Sid      = "SendOnFailureRecordsToTopics"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = local.on_failure_topic_arns
+      },
+    ] : s if length(local.on_failure_topic_arns) > 0],
+    [for s in [
+      {
+        # Encrypted destinations: SQS/SNS ask KMS for a data key with the sender's permissions.
+        Sid      = "EncryptOnFailureRecords"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = local.on_failure_key_arns
+      },
+    ] : s if length(local.on_failure_key_arns) > 0],
     [for arn in compact([var.dead_letter_target_arn]) : {
       # Lambda sends events that asynchronous invocations failed to process with the function's own role.
       Sid      = "SendToDeadLetterTarget"
@@ -173,6 +234,49 @@ resource "aws_lambda_event_source_mapping" "sqs" {
     for_each = each.value.maximum_concurrency == null ? [] : [each.value.maximum_concurrency]
     content {
       maximum_concurrency = scaling_config.value
+    }
+  }
+
+  tags = var.tags
+}
+
+# Kinesis and DynamoDB Streams: one poller per shard, records in order; a failed batch is bisected (optional),
+# retried up to maximum_retry_attempts while younger than maximum_record_age_in_seconds, then described by an
+# invocation record sent to the on-failure destination and skipped.
+resource "aws_lambda_event_source_mapping" "stream" {
+  for_each = var.stream_event_sources
+
+  event_source_arn                   = each.value.event_source_arn
+  function_name                      = aws_lambda_function.this.arn
+  starting_position                  = each.value.starting_position
+  starting_position_timestamp        = each.value.starting_position_timestamp
+  batch_size                         = each.value.batch_size
+  maximum_batching_window_in_seconds = each.value.maximum_batching_window_in_seconds
+  bisect_batch_on_function_error     = each.value.bisect_batch_on_function_error
+  maximum_retry_attempts             = each.value.maximum_retry_attempts
+  maximum_record_age_in_seconds      = each.value.maximum_record_age_in_seconds
+  parallelization_factor             = each.value.parallelization_factor
+  function_response_types            = each.value.function_response_types
+  enabled                            = each.value.enabled
+
+  dynamic "destination_config" {
+    for_each = each.value.on_failure_destination_arn == null ? [] : [each.value.on_failure_destination_arn]
+    content {
+      on_failure {
+        destination_arn = destination_config.value
+      }
+    }
+  }
+
+  dynamic "filter_criteria" {
+    for_each = length(each.value.filter_patterns) == 0 ? [] : [each.value.filter_patterns]
+    content {
+      dynamic "filter" {
+        for_each = filter_criteria.value
+        content {
+          pattern = jsonencode(filter.value)
+        }
+      }
     }
   }
 

@@ -205,8 +205,8 @@ variable "policy_statements" {
   }
 
   validation {
-    condition     = alltrue([for s in var.policy_statements : !contains(["WriteLogs", "XRayTraces", "ConsumeEventSourceQueues", "DecryptEventSourceMessages"], s.sid)])
-    error_message = "sids WriteLogs, XRayTraces, ConsumeEventSourceQueues and DecryptEventSourceMessages are reserved for the built-in statements."
+    condition     = alltrue([for s in var.policy_statements : !contains(["WriteLogs", "XRayTraces", "ConsumeEventSourceQueues", "DecryptEventSourceMessages", "ReadEventSourceStreams", "DecryptEventSourceStreams", "ReadEventSourceTableStreams", "SendOnFailureRecordsToQueues", "SendOnFailureRecordsToTopics", "EncryptOnFailureRecords"], s.sid)])
+    error_message = "sids WriteLogs, XRayTraces, ConsumeEventSourceQueues, DecryptEventSourceMessages, ReadEventSourceStreams, DecryptEventSourceStreams, ReadEventSourceTableStreams, SendOnFailureRecordsToQueues, SendOnFailureRecordsToTopics and EncryptOnFailureRecords are reserved for the built-in statements."
   }
 }
 
@@ -261,6 +261,85 @@ variable "sqs_event_sources" {
 
   validation {
     condition     = alltrue([for s in values(var.sqs_event_sources) : alltrue([for t in s.function_response_types : t == "ReportBatchItemFailures"])])
+    error_message = "function_response_types may only contain ReportBatchItemFailures."
+  }
+}
+
+variable "stream_event_sources" {
+  description = <<-EOT
+    Kinesis streams and DynamoDB streams that trigger the function, by a stable key (the ARN says which). The
+    module creates the event source mappings and grants the poller's read permissions on exactly these streams
+    (and kms:Decrypt through Kinesis on a Kinesis stream's key: kms_key_arn, default the function's key), and
+    sqs:SendMessage / sns:Publish (+ kms:GenerateDataKey on on_failure_kms_key_arn) on the on-failure
+    destination. Defaults: LATEST, batch 100, no window, bisect on error, 3 retries, records never too old,
+    ReportBatchItemFailures. filter_patterns are event patterns (objects), each becomes one filter.
+  EOT
+  type = map(object({
+    event_source_arn                   = string
+    starting_position                  = optional(string, "LATEST")
+    starting_position_timestamp        = optional(string)
+    batch_size                         = optional(number, 100)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    bisect_batch_on_function_error     = optional(bool, true)
+    maximum_retry_attempts             = optional(number, 3)
+    maximum_record_age_in_seconds      = optional(number, -1)
+    parallelization_factor             = optional(number, 1)
+    on_failure_destination_arn         = optional(string)
+    on_failure_kms_key_arn             = optional(string)
+    function_response_types            = optional(list(string), ["ReportBatchItemFailures"])
+    filter_patterns                    = optional(list(any), [])
+    enabled                            = optional(bool, true)
+    kms_key_arn                        = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : can(regex("^arn:[^:]+:(kinesis:[^:]+:[0-9]+:stream/|dynamodb:[^:]+:[0-9]+:table/[^/]+/stream/)", s.event_source_arn))])
+    error_message = "event_source_arn must be a Kinesis stream ARN or a DynamoDB stream ARN."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : contains(["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"], s.starting_position)])
+    error_message = "starting_position must be LATEST, TRIM_HORIZON or AT_TIMESTAMP."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : (s.starting_position == "AT_TIMESTAMP") == (s.starting_position_timestamp != null)])
+    error_message = "starting_position_timestamp is required with AT_TIMESTAMP, and only then."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : s.batch_size >= 1 && s.batch_size <= 10000])
+    error_message = "batch_size must be between 1 and 10000."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : s.maximum_batching_window_in_seconds >= 0 && s.maximum_batching_window_in_seconds <= 300])
+    error_message = "maximum_batching_window_in_seconds must be between 0 and 300."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : s.maximum_retry_attempts >= -1 && s.maximum_retry_attempts <= 10000])
+    error_message = "maximum_retry_attempts must be between -1 (until the records expire) and 10000."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : s.maximum_record_age_in_seconds == -1 || (s.maximum_record_age_in_seconds >= 60 && s.maximum_record_age_in_seconds <= 604800)])
+    error_message = "maximum_record_age_in_seconds must be -1 (never too old) or between 60 and 604800."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : s.parallelization_factor >= 1 && s.parallelization_factor <= 10])
+    error_message = "parallelization_factor must be between 1 and 10."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : s.on_failure_destination_arn == null || can(regex("^arn:[^:]+:(sqs|sns):", coalesce(s.on_failure_destination_arn, "-")))])
+    error_message = "on_failure_destination_arn must be an SQS queue or SNS topic ARN."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.stream_event_sources) : alltrue([for t in s.function_response_types : t == "ReportBatchItemFailures"])])
     error_message = "function_response_types may only contain ReportBatchItemFailures."
   }
 }

@@ -1,6 +1,7 @@
 # The environment's guarantees, checked against a mocked AWS provider (no credentials, no network): every queue
 # has a dead-letter redrive (maxReceiveCount 3) and KMS, every bucket SSE-KMS and a full public access block,
-# every table SSE with the environment key, every dead-letter queue an alarm. The stack's `queues`, `buckets`
+# every table SSE with the environment key, every dead-letter queue an alarm, every alarm on the dashboard, every
+# bus an archive. The stack's `queues`, `buckets`
 # and `tables` outputs list every one of them, with the attributes as applied.
 
 mock_provider "aws" {
@@ -41,6 +42,9 @@ mock_provider "aws" {
   }
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:eu-west-1:111122223333:function:sluice-function" }
+  }
+  mock_resource "aws_cloudwatch_event_bus" {
+    defaults = { arn = "arn:aws:events:eu-west-1:111122223333:event-bus/sluice-domain" }
   }
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:eu-west-1:111122223333:rule/sluice-rule" }
@@ -164,6 +168,43 @@ run "guarantees" {
   assert {
     condition     = alltrue([for t in output.tables : t.point_in_time_recovery])
     error_message = "every table has point-in-time recovery"
+  }
+
+  # --- every alarm of the stack is on the environment's dashboard (and so is every DLQ alarm)
+  assert {
+    condition     = output.dashboard_name == "sluice-${output.environment}"
+    error_message = "the environment has one dashboard, named after its prefix"
+  }
+
+  assert {
+    condition = length(output.alarm_names) > 0 && alltrue([
+      for name in output.alarm_names : contains(output.dashboard_alarm_arns, "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:${name}")
+    ])
+    error_message = "the dashboard's alarm status widget shows every alarm of the stack"
+  }
+
+  assert {
+    condition     = alltrue(flatten([for q in output.queues : [for a in values(q.dlq_alarms) : contains(output.alarm_names, a.alarm_name)]]))
+    error_message = "every DLQ alarm is among the stack's alarms (and so on the dashboard)"
+  }
+
+  # --- every bus has an archive (replays), kept 90 days in prod
+  assert {
+    condition     = toset(keys(output.event_archives)) == toset(["default", "domain"])
+    error_message = "the default and the domain bus each have an archive"
+  }
+
+  assert {
+    condition = (
+      output.event_archives.domain.event_source_arn == output.domain_bus_arn
+      && output.event_archives.default.event_source_arn == "arn:aws:events:eu-west-1:111122223333:event-bus/default"
+    )
+    error_message = "each archive records its own bus"
+  }
+
+  assert {
+    condition     = alltrue([for a in output.event_archives : a.retention_days == 90 && startswith(a.name, "sluice-${output.environment}-")])
+    error_message = "archives keep events 90 days in prod and are named after the environment"
   }
 }
 

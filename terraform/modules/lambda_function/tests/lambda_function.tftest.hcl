@@ -215,3 +215,129 @@ run "rejects_large_batch_without_window" {
 
   expect_failures = [var.sqs_event_sources]
 }
+
+run "kinesis_event_source" {
+  command = plan
+
+  variables {
+    stream_event_sources = {
+      transactions = {
+        event_source_arn                   = "arn:aws:kinesis:us-east-1:123456789012:stream/sluice-test-transactions"
+        starting_position                  = "TRIM_HORIZON"
+        batch_size                         = 100
+        maximum_batching_window_in_seconds = 1
+        maximum_retry_attempts             = 2
+        maximum_record_age_in_seconds      = 3600
+        on_failure_destination_arn         = "arn:aws:sqs:us-east-1:123456789012:sluice-test-scorer-failures"
+      }
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.stream["transactions"].starting_position == "TRIM_HORIZON"
+      && aws_lambda_event_source_mapping.stream["transactions"].batch_size == 100
+      && aws_lambda_event_source_mapping.stream["transactions"].maximum_batching_window_in_seconds == 1
+      && aws_lambda_event_source_mapping.stream["transactions"].bisect_batch_on_function_error == true
+      && aws_lambda_event_source_mapping.stream["transactions"].maximum_retry_attempts == 2
+      && aws_lambda_event_source_mapping.stream["transactions"].maximum_record_age_in_seconds == 3600
+    )
+    error_message = "the mapping carries the stream options (bisect on by default)"
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream["transactions"].function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "partial batch responses by default"
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.stream["transactions"].destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:us-east-1:123456789012:sluice-test-scorer-failures"
+    error_message = "on-failure records go to the queue"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(output.policy).Statement :
+      s.Sid == "ReadEventSourceStreams" && s.Resource == ["arn:aws:kinesis:us-east-1:123456789012:stream/sluice-test-transactions"] && contains(s.Action, "kinesis:GetRecords")
+    ])
+    error_message = "read permissions on exactly the stream"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(output.policy).Statement :
+      s.Sid == "DecryptEventSourceStreams" && s.Resource == [var.kms_key_arn] && try(s.Condition.StringLike["kms:ViaService"], "") == "kinesis.*.amazonaws.com"
+    ])
+    error_message = "kms:Decrypt on the stream key through Kinesis only"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(output.policy).Statement :
+      s.Sid == "SendOnFailureRecordsToQueues" && s.Action == ["sqs:SendMessage"] && s.Resource == ["arn:aws:sqs:us-east-1:123456789012:sluice-test-scorer-failures"]
+    ])
+    error_message = "the role may send to the on-failure queue"
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.sqs) == 1
+    error_message = "the SQS source is still there"
+  }
+}
+
+run "dynamodb_stream_event_source" {
+  command = plan
+
+  variables {
+    sqs_event_sources = {}
+    stream_event_sources = {
+      alerts = {
+        event_source_arn  = "arn:aws:dynamodb:us-east-1:123456789012:table/sluice-test-alerts/stream/2026-01-01T00:00:00.000"
+        starting_position = "TRIM_HORIZON"
+        filter_patterns   = [{ eventName = ["INSERT"] }]
+      }
+    }
+  }
+
+  assert {
+    condition     = jsondecode(one(one(aws_lambda_event_source_mapping.stream["alerts"].filter_criteria).filter).pattern) == { eventName = ["INSERT"] }
+    error_message = "filter patterns become filters"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(output.policy).Statement :
+      s.Sid == "ReadEventSourceTableStreams" && contains(s.Action, "dynamodb:GetRecords")
+    ])
+    error_message = "read permissions on the table stream"
+  }
+
+  assert {
+    condition     = !anytrue([for s in jsondecode(output.policy).Statement : s.Sid == "ReadEventSourceStreams" || s.Sid == "ConsumeEventSourceQueues"])
+    error_message = "no Kinesis or SQS permissions without such sources"
+  }
+}
+
+run "rejects_a_non_stream_source" {
+  command = plan
+
+  variables {
+    stream_event_sources = {
+      bad = { event_source_arn = "arn:aws:sqs:us-east-1:123456789012:q" }
+    }
+  }
+
+  expect_failures = [var.stream_event_sources]
+}
+
+run "rejects_at_timestamp_without_a_timestamp" {
+  command = plan
+
+  variables {
+    stream_event_sources = {
+      s = { event_source_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/s", starting_position = "AT_TIMESTAMP" }
+    }
+  }
+
+  expect_failures = [var.stream_event_sources]
+}

@@ -1,0 +1,153 @@
+"""Pipeline 4 on the local cloud: documents/minute through the Step Functions workflow (upload -> execution
+finished), per-state durations from the execution histories, and the ratio against calling the same step logic
+in-process (one Python process, the same local S3 and DynamoDB), which is the floor the orchestration adds to."""
+
+from __future__ import annotations
+
+import collections
+import sys
+import time
+from typing import Any
+
+from sluicectl import documents
+
+from .common import ROOT, deployed_cloud, show, summary, write
+
+DOCUMENTS = 40
+WARMUP = 4
+
+
+def state_durations(history: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds from each state's *StateEntered to its *StateExited event (the last visit if retried)."""
+    entered: dict[str, Any] = {}
+    durations: dict[str, float] = {}
+    for event in history:
+        kind = event["type"]
+        if kind.endswith("StateEntered"):
+            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name in entered:
+                durations[name] = (event["timestamp"] - entered[name]).total_seconds()
+    return durations
+
+
+def in_process(clients: Any, outputs: dict[str, Any], docs: list[documents.Document]) -> float:
+    """Seconds to run validate -> extract -> sentiment + summary -> store for `docs` in this process."""
+    for path in (ROOT / "layers" / "shared" / "python", ROOT / "functions"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    from document_steps import logic
+
+    s3, dynamodb = clients("s3"), clients("dynamodb")
+    bucket, output = outputs["landing_bucket_name"], outputs["output_bucket_name"]
+    events = []
+    for doc in docs:  # uploaded under a prefix the rule does not match: no workflow runs for these
+        key = "bench-inprocess/" + doc.key.rsplit("/", 1)[-1]
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=doc.body)["ETag"].strip('"')
+        events.append({"document": {"bucket": bucket, "key": key, "etag": etag, "size": len(doc.body)}})
+    limits = logic.Limits()
+    logic.sentiment_of("warm up the lexicon.")
+    started = time.perf_counter()
+    for event in events:
+        state = logic.extract(logic.validate(event, s3, limits), s3, output, limits)
+        text = logic.read_text(state, s3)
+        state = {**state, "analysis": [logic.sentiment_of(text), logic.summary_of(text)]}
+        logic.store(
+            state, s3, dynamodb, output_bucket=output, results_table=outputs["documents_results_table_name"]
+        )
+    return time.perf_counter() - started
+
+
+def run() -> dict:
+    with deployed_cloud() as deployed:
+        clients, outputs = deployed.cloud.boto3_client, deployed.outputs
+        machine = outputs["documents_state_machine_arn"]
+        # Warm-up: the first execution of each step function starts its execution environment.
+        warm = documents.Run.new(outputs["documents_prefix"])
+        documents.upload(
+            clients,
+            outputs["landing_bucket_name"],
+            warm,
+            documents.generate(WARMUP, warm.prefix, seed=3, bad=False),
+        )
+        documents.wait(clients, machine, warm, timeout=300)
+
+        run_ = documents.Run.new(outputs["documents_prefix"])
+        docs = documents.generate(DOCUMENTS, run_.prefix, seed=11, bad=False)
+        started = time.perf_counter()
+        documents.upload(clients, outputs["landing_bucket_name"], run_, docs)
+        finished = documents.wait(clients, machine, run_, timeout=900)
+        elapsed = time.perf_counter() - started
+        rows = documents.outcomes(
+            clients, run_, outputs["documents_results_table_name"], outputs["failures_table_name"]
+        )
+        counts = documents.count(rows)
+        sfn = clients("stepfunctions")
+        per_state: dict[str, list[float]] = collections.defaultdict(list)
+        execution_seconds = []
+        for item in run_.tracked:
+            arn = documents.execution_arn(machine, item.name)
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            for name, seconds in state_durations(history).items():
+                per_state[name].append(seconds)
+            execution_seconds.append((history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds())
+        latency = [t.finished_at - t.uploaded_at for t in run_.tracked if t.finished_at is not None]
+        in_process_seconds = in_process(clients, outputs, docs)
+
+    per_minute = DOCUMENTS / elapsed * 60
+    in_process_per_minute = DOCUMENTS / in_process_seconds * 60
+    result = {
+        "documents": DOCUMENTS,
+        "all_finished": finished,
+        "counts": counts.__dict__,
+        "terraform_apply_seconds": round(deployed.apply_seconds, 1),
+        "end_to_end_seconds": round(elapsed, 2),
+        "documents_per_minute": round(per_minute, 1),
+        "upload_to_finished_seconds": summary(latency),
+        "execution_seconds": summary(execution_seconds),
+        "state_seconds": {name: summary(values) for name, values in sorted(per_state.items())},
+        "in_process_seconds": round(in_process_seconds, 2),
+        "in_process_documents_per_minute": round(in_process_per_minute, 1),
+        "ratio_vs_in_process": round(per_minute / in_process_per_minute, 3),
+    }
+    rows_ = [
+        ("terraform apply, local env (s)", result["terraform_apply_seconds"], "whole stack"),
+        (
+            "documents end to end",
+            DOCUMENTS,
+            f"{counts.results} results, {counts.sentiment_right} sentiment right",
+        ),
+        (
+            "documents/minute (workflow)",
+            result["documents_per_minute"],
+            f"{elapsed:.1f} s from first upload to last execution end",
+        ),
+        (
+            "documents/minute (in-process)",
+            result["in_process_documents_per_minute"],
+            "the same step logic, one process",
+        ),
+        (
+            "ratio workflow / in-process",
+            result["ratio_vs_in_process"],
+            "orchestration + Lambda runtime overhead",
+        ),
+        (
+            "upload -> finished p50 (s)",
+            result["upload_to_finished_seconds"]["p50"],
+            f"p90 {result['upload_to_finished_seconds']['p90']}",
+        ),
+        (
+            "execution p50 (s)",
+            result["execution_seconds"]["p50"],
+            f"p90 {result['execution_seconds']['p90']}",
+        ),
+    ]
+    rows_ += [
+        (f"state {name} p50 (s)", values["p50"], f"p90 {values['p90']}")
+        for name, values in result["state_seconds"].items()
+    ]
+    show("pipeline 4 (document workflow) on the local cloud", rows_)
+    print(f"wrote {write('documents', result)}")
+    return result

@@ -1,0 +1,449 @@
+"""Pipeline 4, the document workflow: the logic of each step, pure and testable (clients come in as arguments).
+
+The state machine (terraform/stack/documents.asl.json.tftpl) calls one Lambda per step; each step receives the
+execution state and returns it with its own part added:
+
+    {"document": {...}}                    validate -> + kind, size, document_id
+    + "text": {bucket, key, chars, pages}  extract  (the text goes to S3: states carry at most 256 KB)
+    "analysis": [sentiment, summary]       the Parallel state's two branches (each returns only its part)
+    + "result": {...}                      store    (results table + JSON in the output bucket)
+    + "failure": {...}                     record_failure (Catch path: failures table)
+
+Bad input raises a ``PermanentError`` (sluice.errors) with a stable code; the handler turns it into the
+``DocumentRejected`` error, which the state machine never retries and catches into the failure path.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+from sluice.errors import (
+    EmptyObject,
+    InvalidEncoding,
+    InvalidEvent,
+    ObjectNotFound,
+    ObjectTooLarge,
+    PermanentError,
+)
+from sluice.failures import utc_now_iso
+
+PIPELINE = "documents"
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_PAGES = 50
+KINDS = {".pdf": "pdf", ".txt": "text", ".text": "text", ".md": "text"}
+TEXT_PREFIX = "documents/text/"
+RESULT_PREFIX = "documents/results/"
+# VADER's own thresholds for its compound score.
+POSITIVE_THRESHOLD = 0.05
+NEGATIVE_THRESHOLD = -0.05
+
+
+class UnsupportedDocument(PermanentError):
+    code = "unsupported_type"
+    stage = "validate"
+
+
+class DocumentChanged(PermanentError):
+    """The object was overwritten after the event: the new version has its own event and execution."""
+
+    code = "object_changed"
+    stage = "validate"
+
+
+class CorruptPdf(PermanentError):
+    code = "corrupt_pdf"
+    stage = "extract"
+
+
+class EncryptedPdf(PermanentError):
+    code = "encrypted_pdf"
+    stage = "extract"
+
+
+class TooManyPages(PermanentError):
+    code = "too_many_pages"
+    stage = "extract"
+
+
+class NoText(PermanentError):
+    code = "no_text"
+    stage = "extract"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pages: int = DEFAULT_MAX_PAGES
+
+
+def document_id(key: str, etag: str) -> str:
+    """The document's identity, also the execution name: sha256 of "<key>#<etag>" in hex (64 characters, valid
+    for an execution name), with the key as the S3 event carries it (URL-encoded). The starter machine computes
+    the same with ``States.Hash(States.Format('{}#{}', key, etag), 'SHA-256')``."""
+    return hashlib.sha256(f"{key}#{etag}".encode()).hexdigest()
+
+
+def _document(event: dict[str, Any]) -> dict[str, Any]:
+    doc = event.get("document")
+    if not isinstance(doc, dict) or not all(
+        isinstance(doc.get(k), str) and doc.get(k) for k in ("bucket", "key", "etag")
+    ):
+        raise InvalidEvent(
+            "the input needs document.bucket, document.key and document.etag", stage="validate"
+        )
+    return doc
+
+
+def _s3_error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+# --- validate --------------------------------------------------------------------------------------------------
+def validate(event: dict[str, Any], s3: Any, limits: Limits) -> dict[str, Any]:
+    doc = _document(event)
+    # S3 event keys are URL-encoded ("a b.pdf" -> "a+b.pdf"); the state carries the real key from here on.
+    event_key, etag = doc["key"], doc["etag"].strip('"')
+    bucket, key = doc["bucket"], unquote_plus(event_key)
+    suffix = key[key.rfind(".") :].lower() if "." in key.rsplit("/", 1)[-1] else ""
+    kind = KINDS.get(suffix)
+    if kind is None:
+        raise UnsupportedDocument(f"{key}: only {', '.join(sorted(KINDS))} documents are processed")
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if _s3_error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            raise ObjectNotFound(f"s3://{bucket}/{key} does not exist", stage="validate") from exc
+        raise
+    if head["ETag"].strip('"') != etag:
+        raise DocumentChanged(
+            f"s3://{bucket}/{key} changed since the event (ETag {etag} -> {head['ETag'].strip(chr(34))})"
+        )
+    size = int(head["ContentLength"])
+    if size > limits.max_bytes:
+        raise ObjectTooLarge(f"{size} bytes, the limit is {limits.max_bytes}", stage="validate")
+    if size == 0:
+        raise EmptyObject("the document is empty", stage="validate")
+    if kind == "pdf":
+        start = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-1023")["Body"].read()
+        if b"%PDF-" not in start:
+            raise CorruptPdf("not a PDF: no %PDF- header in the first 1 KB", stage="validate")
+    validated = {
+        **doc,
+        "key": key,
+        "etag": etag,
+        "kind": kind,
+        "size": size,
+        "document_id": document_id(event_key, etag),
+    }
+    return {**event, "document": validated}
+
+
+# --- extract ---------------------------------------------------------------------------------------------------
+def pdf_text(data: bytes, max_pages: int) -> tuple[str, int]:
+    """Text of a PDF and its page count. Corrupt, encrypted and oversized PDFs are permanent errors."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PdfStreamError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            # Encrypted with an empty user password (owner restrictions only): the text is readable.
+            try:
+                if not reader.decrypt(""):
+                    raise EncryptedPdf("the PDF is encrypted with a password")
+            except (FileNotDecryptedError, DependencyError, NotImplementedError) as exc:
+                raise EncryptedPdf(f"the PDF is encrypted and cannot be opened: {exc}") from exc
+        pages = len(reader.pages)
+        if pages > max_pages:
+            raise TooManyPages(f"{pages} pages, the limit is {max_pages}")
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except PermanentError:
+        raise
+    except (
+        PdfReadError,
+        PdfStreamError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        AssertionError,
+    ) as exc:
+        # pypdf reports a damaged file with its own errors and, deep in a broken object tree, with Python's.
+        raise CorruptPdf(f"the PDF cannot be read: {type(exc).__name__}: {exc}"[:500]) from exc
+    return text, pages
+
+
+def _decode_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidEncoding(f"the text is not UTF-8 (byte {exc.start})", stage="extract") from exc
+
+
+def normalise(text: str) -> str:
+    lines = (re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def extract(event: dict[str, Any], s3: Any, output_bucket: str, limits: Limits) -> dict[str, Any]:
+    doc = _document(event)
+    try:
+        body = s3.get_object(Bucket=doc["bucket"], Key=doc["key"], IfMatch=doc["etag"])["Body"].read(
+            limits.max_bytes + 1
+        )
+    except ClientError as exc:
+        if _s3_error_code(exc) in ("404", "NoSuchKey"):
+            raise ObjectNotFound(
+                f"s3://{doc['bucket']}/{doc['key']} does not exist", stage="extract"
+            ) from exc
+        if _s3_error_code(exc) in ("412", "PreconditionFailed"):
+            raise DocumentChanged(
+                f"s3://{doc['bucket']}/{doc['key']} changed since the event", stage="extract"
+            ) from exc
+        raise
+    if len(body) > limits.max_bytes:
+        raise ObjectTooLarge(f"more than {limits.max_bytes} bytes", stage="extract")
+    pages: int | None = None
+    if doc.get("kind") == "pdf":
+        raw, pages = pdf_text(body, limits.max_pages)
+    else:
+        raw = _decode_text(body)
+    text = normalise(raw)
+    if not any(ch.isalpha() for ch in text):
+        raise NoText("no extractable text" + (" (a scanned or image-only PDF?)" if pages else ""))
+    text_key = f"{TEXT_PREFIX}{doc.get('document_id') or document_id(doc['key'], doc['etag'])}.txt"
+    # Deterministic content for a given document: a retried or repeated step writes the same bytes.
+    s3.put_object(
+        Bucket=output_bucket, Key=text_key, Body=text.encode(), ContentType="text/plain; charset=utf-8"
+    )
+    return {**event, "text": {"bucket": output_bucket, "key": text_key, "chars": len(text), "pages": pages}}
+
+
+def read_text(event: dict[str, Any], s3: Any) -> str:
+    ref = event.get("text") or {}
+    if not ref.get("bucket") or not ref.get("key"):
+        raise InvalidEvent(
+            "the input needs text.bucket and text.key (the extract step's output)", stage="analyse"
+        )
+    return s3.get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"].read().decode()
+
+
+# --- analyse ---------------------------------------------------------------------------------------------------
+def sentences(text: str) -> list[str]:
+    from segtok.segmenter import split_multi
+
+    return [s.strip() for s in split_multi(text) if any(ch.isalpha() for ch in s)]
+
+
+def sentiment_of(text: str) -> dict[str, Any]:
+    """VADER scores the document sentence by sentence (it is tuned for short texts; one score of a long text
+    saturates); the document's compound score is the mean of its sentences'."""
+    analyzer = _analyzer()
+    parts = sentences(text) or [text]
+    scores = [analyzer.polarity_scores(s) for s in parts]
+    mean = {k: round(sum(s[k] for s in scores) / len(scores), 4) for k in ("compound", "pos", "neg", "neu")}
+    compound = mean["compound"]
+    label = (
+        "positive"
+        if compound >= POSITIVE_THRESHOLD
+        else "negative"
+        if compound <= NEGATIVE_THRESHOLD
+        else "neutral"
+    )
+    return {
+        "label": label,
+        "compound": compound,
+        "positive": mean["pos"],
+        "negative": mean["neg"],
+        "neutral": mean["neu"],
+        "sentences": len(parts),
+    }
+
+
+@functools.cache
+def _analyzer() -> Any:
+    """VADER's analyzer (loading its lexicon takes ~50 ms): once per warm container."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def summary_of(text: str, *, sentence_count: int = 3, keyword_count: int = 8) -> dict[str, Any]:
+    """Keywords (YAKE: lower score = more relevant) and an extractive summary: the sentences that cover the most
+    keyword weight, in document order.
+
+    The sentence ranking is the only hand-written part (a few lines): YAKE ranks phrases, not sentences, and the
+    maintained summarisers were too heavy for the zip (see requirements.txt).
+    """
+    import yake
+
+    extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=max(keyword_count, 20))
+    ranked = [(k, float(score)) for k, score in extractor.extract_keywords(text)]
+    keywords = [{"keyword": k, "score": round(score, 5)} for k, score in ranked[:keyword_count]]
+    # Weight of a keyword: 1 / (1 + score), so the most relevant count most; a sentence scores the weights of
+    # the distinct keywords it contains, normalised by its length so long sentences do not win by size alone.
+    weights = {k.lower(): 1.0 / (1.0 + score) for k, score in ranked}
+    parts = sentences(text)
+    scored = []
+    for index, sentence in enumerate(parts):
+        lowered = sentence.lower()
+        words = max(len(lowered.split()), 1)
+        weight = sum(w for k, w in weights.items() if k in lowered)
+        scored.append((weight / (words**0.5), index))
+    chosen = sorted(index for _, index in sorted(scored, reverse=True)[:sentence_count])
+    return {"summary": [parts[i] for i in chosen], "keywords": keywords}
+
+
+# --- store -----------------------------------------------------------------------------------------------------
+def _ddb_value(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [_ddb_value(v) for v in value]}
+    if isinstance(value, dict):
+        return {"M": {k: _ddb_value(v) for k, v in value.items()}}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def build_result(event: dict[str, Any], execution: str | None, now: str) -> dict[str, Any]:
+    doc = _document(event)
+    analysis = event.get("analysis")
+    if not isinstance(analysis, list) or len(analysis) != 2:
+        raise InvalidEvent(
+            "the input needs analysis = [sentiment, summary] (the Parallel state's output)", stage="store"
+        )
+    sentiment, summary = analysis
+    return {
+        "document_id": doc["document_id"],
+        "bucket": doc["bucket"],
+        "object_key": doc["key"],
+        "etag": doc["etag"],
+        "kind": doc["kind"],
+        "size": doc["size"],
+        "pages": (event.get("text") or {}).get("pages"),
+        "chars": (event.get("text") or {}).get("chars"),
+        "sentiment": sentiment,
+        "summary": summary["summary"],
+        "keywords": summary["keywords"],
+        "execution": execution,
+        "processed_at": now,
+    }
+
+
+def store(
+    event: dict[str, Any],
+    s3: Any,
+    dynamodb: Any,
+    *,
+    output_bucket: str,
+    results_table: str,
+    execution: str | None = None,
+    clock: Callable[[], str] = utc_now_iso,
+) -> dict[str, Any]:
+    """Writes the result twice, both keyed on the document: a JSON object (for people and downstream jobs) and a
+    results-table item (for queries). Overwriting is safe: a repeated step writes the same document's result."""
+    result = build_result(event, execution, clock())
+    result_key = f"{RESULT_PREFIX}{result['document_id']}.json"
+    s3.put_object(
+        Bucket=output_bucket,
+        Key=result_key,
+        Body=json.dumps(result, indent=2).encode(),
+        ContentType="application/json",
+    )
+    item = {k: _ddb_value(v) for k, v in {**result, "result_key": result_key}.items()}
+    dynamodb.put_item(TableName=results_table, Item=item)
+    summary = {
+        "document_id": result["document_id"],
+        "object_key": result["object_key"],
+        "sentiment": result["sentiment"]["label"],
+        "compound": result["sentiment"]["compound"],
+        "keywords": [k["keyword"] for k in result["keywords"][:5]],
+        "result": f"s3://{output_bucket}/{result_key}",
+    }
+    kept = {k: v for k, v in event.items() if k != "analysis"}  # the analysis is in the result object now
+    return {**kept, "result": summary}
+
+
+# --- failure path ----------------------------------------------------------------------------------------------
+def describe_error(error: dict[str, Any] | None) -> dict[str, str]:
+    """Code, reason and stage from a Catch's {"Error", "Cause"}. DocumentRejected carries our JSON; anything else
+    (a transient error after its retries, a timeout) keeps Step Functions' error name and the message."""
+    error = error or {}
+    name = str(error.get("Error") or "Unknown")
+    cause = error.get("Cause")
+    message = cause if isinstance(cause, str) else json.dumps(cause)
+    try:
+        parsed = json.loads(message) if message else {}
+        message = str(parsed.get("errorMessage", message)) if isinstance(parsed, dict) else message
+    except ValueError:
+        pass
+    if name == "DocumentRejected":
+        try:
+            detail = json.loads(message)
+            return {
+                "error_code": str(detail["code"]),
+                "reason": str(detail["reason"]),
+                "stage": str(detail.get("stage", "process")),
+            }
+        except (ValueError, KeyError, TypeError):
+            pass
+    return {"error_code": name, "reason": (message or name)[:1000], "stage": "workflow"}
+
+
+def record_failure(
+    event: dict[str, Any],
+    dynamodb: Any,
+    *,
+    failures_table: str,
+    execution: str | None = None,
+    clock: Callable[[], str] = utc_now_iso,
+) -> dict[str, Any]:
+    """One failures-table item per document version (``<bucket>/<key>#<etag>``, as pipeline 1 keys objects),
+    written once: a repeated failure of the same document keeps the first record."""
+    doc = event.get("document") if isinstance(event.get("document"), dict) else {}
+    bucket, key, etag = (
+        str(doc.get("bucket", "?")),
+        str(doc.get("key", "?")),
+        str(doc.get("etag", "?")).strip('"'),
+    )
+    if "document_id" not in doc:  # failed before validate decoded the event's URL-encoded key
+        key = unquote_plus(key)
+    detail = describe_error(event.get("error"))
+    item_id = f"{bucket}/{key}#{etag}"
+    item = {
+        "pipeline": PIPELINE,
+        "item_id": item_id,
+        **detail,
+        "source": f"s3://{bucket}/{key}",
+        "message_id": execution or "",
+        "first_seen_at": clock(),
+        "attempts": 1,
+    }
+    try:
+        dynamodb.put_item(
+            TableName=failures_table,
+            Item={k: _ddb_value(v) for k, v in item.items()},
+            ConditionExpression="attribute_not_exists(item_id)",
+        )
+    except ClientError as exc:
+        if _s3_error_code(exc) != "ConditionalCheckFailedException":
+            raise
+    failure = {"pipeline": PIPELINE, "item_id": item_id, "object_key": key, "execution": execution, **detail}
+    return {**event, "failure": failure}

@@ -1,0 +1,145 @@
+"""Step Functions: executions run for real (moto's ASL interpreter, `execute_state_machine`), with AWS's API
+around them where moto falls short.
+
+- Executions are on from the start: no `POST /moto-api/config` needed. Lambda tasks call the local endpoint
+  (`MOTO_PORT`), so they run in the local cloud's Lambda runtime like every other invocation (faults included).
+- StartExecution: a missing name gets a UUID (moto built ARNs ending `:None`, so unnamed executions collided);
+  names are validated like AWS (1-80 characters, none of AWS's forbidden ones); a name already used starts
+  nothing new (same input and still running: the same execution; otherwise ExecutionAlreadyExists), atomically,
+  so two identical events racing start one execution.
+- DescribeExecution / ListExecutions: the output is always JSON (moto returned a plain string output unencoded,
+  so `json.loads(output)` failed for clients).
+- ValidateStateMachineDefinition and ListStateMachineVersions, which the Terraform provider calls, answer.
+- The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
+  `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
+  failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
+  `StartDate`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from typing import Any
+
+# AWS: "The name must be 1-80 characters ... must not contain whitespace, brackets < > { } [ ], wildcard characters
+# ? *, special characters " # % \ ^ | ~ ` $ & , ; : /, or control characters (U+0000-001F, U+007F-009F)".
+_FORBIDDEN_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]")
+_start_lock = threading.Lock()
+
+
+def valid_execution_name(name: str) -> bool:
+    return 1 <= len(name) <= 80 and not _FORBIDDEN_NAME.search(name)
+
+
+def install() -> None:
+    from moto.core.config import default_user_config
+    from moto.stepfunctions import responses
+    from moto.stepfunctions.exceptions import InvalidName
+    from moto.stepfunctions.parser import models as parser_models
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    _install_sfn_integration()
+
+    original_start = parser_models.StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: str | None = None,
+        trace_header: Any = None,
+    ) -> Any:
+        name = name or str(uuid.uuid4())
+        if not valid_execution_name(name):
+            raise InvalidName(f"Invalid Name: '{name}'")
+        # moto checks for an existing name, then appends: without the lock two identical starts both run.
+        with _start_lock:
+            return original_start(self, state_machine_arn, name, execution_input, trace_header)
+
+    parser_models.StepFunctionsParserBackend.start_execution = start_execution
+
+    def describe_execution(self: Any) -> Any:
+        """The interpreter's own description: output JSON-encoded whatever its type, error and cause."""
+        arn = self._get_param("executionArn")
+        execution = self.stepfunction_backend.describe_execution(arn)
+        if hasattr(execution, "to_describe_output"):
+            return responses.ActionResult(execution.to_describe_output())
+        return original_describe(self)
+
+    original_describe = responses.StepFunctionResponse.describe_execution
+    responses.StepFunctionResponse.describe_execution = describe_execution
+
+    def validate_state_machine_definition(self: Any) -> Any:
+        from moto.stepfunctions.parser.asl.parse.asl_parser import (
+            AmazonStateLanguageParser,
+            ASLParserException,
+        )
+
+        definition = self._get_param("definition")
+        try:
+            json.loads(definition)
+            AmazonStateLanguageParser.parse(definition)
+        except (ValueError, ASLParserException, Exception) as exc:  # the parser raises assorted types
+            return responses.ActionResult(
+                {
+                    "result": "FAIL",
+                    "diagnostics": [
+                        {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": str(exc)[:500]}
+                    ],
+                    "truncated": False,
+                }
+            )
+        return responses.ActionResult({"result": "OK", "diagnostics": [], "truncated": False})
+
+    def list_state_machine_versions(self: Any) -> Any:
+        # Versions are not published locally (the provider only calls this when `publish` is set or on read).
+        self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        return responses.ActionResult({"stateMachineVersions": []})
+
+    responses.StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+    responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+
+
+def _install_sfn_integration() -> None:
+    import datetime
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn,
+    )
+
+    original_parameters = sfn.StateTaskServiceSfn._normalise_parameters
+    original_response = sfn.StateTaskServiceSfn._normalise_response
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original_parameters(
+            self, parameters, boto_service_name=boto_service_name, service_action_name=service_action_name
+        )
+        # The Step Functions API's members are camelCase (stateMachineArn, name, input); ASL names them in
+        # PascalCase.
+        for key in list(parameters):
+            if key[:1].isupper():
+                parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+
+    def normalise_response(
+        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        original_response(
+            self, response, boto_service_name=boto_service_name, service_action_name=service_action_name
+        )
+        if isinstance(response, dict):
+            for key in list(response):
+                value = response.pop(key)
+                if isinstance(value, datetime.datetime):
+                    value = value.isoformat()
+                response[key[0].upper() + key[1:]] = value
+
+    sfn.StateTaskServiceSfn._normalise_parameters = normalise_parameters
+    sfn.StateTaskServiceSfn._normalise_response = normalise_response

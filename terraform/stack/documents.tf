@@ -1,0 +1,275 @@
+# Pipeline 4 (issue 6; seed 004's document pipeline, seed 001 pattern 3, seed 002's orchestration): a PDF or text
+# file under documents/ in the landing bucket -> EventBridge rule -> StartExecution of the starter machine (input
+# transformer) -> the document workflow, named sha256(key#ETag) so a duplicate event starts nothing new:
+# validate -> extract (pypdf) -> Parallel(sentiment (VADER), summary + keywords (sumy, YAKE)) -> store (results
+# table + JSON in the output bucket) -> notify (SNS). Catch -> record the failure (failures table) -> SNS -> Fail.
+# A second, small definition on the same module: the generic ETL (Extract -> Transform -> Load -> Notify).
+
+locals {
+  documents_names = {
+    results_table = "${local.prefix}-document-results"
+    notices_topic = "${local.prefix}-workflow-notices"
+    workflow      = "${local.prefix}-documents"
+    starter       = "${local.prefix}-documents-start"
+    rule          = "${local.prefix}-documents-uploaded"
+    etl           = "${local.prefix}-etl"
+  }
+  documents_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.documents_names.rule}"
+  # Built from the name: the starter's IAM and definition name the workflow, which does not depend on it.
+  documents_workflow_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.documents_names.workflow}"
+
+  # The seed's retry policy for every task: 1 s, 3 attempts, backoff 2.
+  workflow_retry = {
+    retry_interval_seconds = var.workflow_retry_interval_seconds
+    retry_max_attempts     = var.workflow_retry_max_attempts
+    retry_backoff_rate     = var.workflow_retry_backoff_rate
+  }
+
+  document_text_objects   = "${module.output_bucket.arn}/documents/text/*"
+  document_result_objects = "${module.output_bucket.arn}/documents/results/*"
+  use_environment_key = {
+    sid       = "UseEnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+
+  # One function per step, all from the document_steps package; each with only what its step touches.
+  document_steps = {
+    validate = {
+      description = "Pipeline 4: check a landed document (type, size, PDF header, unchanged ETag)"
+      memory      = 256
+      statements = [
+        { sid = "ReadDocuments", actions = ["s3:GetObject"], resources = ["${module.landing_bucket.arn}/${var.documents_prefix}*"] },
+        # Without ListBucket a missing key answers 403 instead of 404 (a permanent error would look transient).
+        { sid = "DistinguishMissingDocuments", actions = ["s3:ListBucket"], resources = [module.landing_bucket.arn] },
+      ]
+    }
+    extract = {
+      description = "Pipeline 4: extract the text of a PDF (pypdf) or text document into the output bucket"
+      memory      = var.documents_extract_memory
+      statements = [
+        { sid = "ReadDocuments", actions = ["s3:GetObject"], resources = ["${module.landing_bucket.arn}/${var.documents_prefix}*"] },
+        { sid = "DistinguishMissingDocuments", actions = ["s3:ListBucket"], resources = [module.landing_bucket.arn] },
+        { sid = "WriteText", actions = ["s3:PutObject"], resources = [local.document_text_objects] },
+      ]
+    }
+    sentiment = {
+      description = "Pipeline 4: VADER sentiment of a document's text"
+      memory      = 256
+      statements  = [{ sid = "ReadText", actions = ["s3:GetObject"], resources = [local.document_text_objects] }]
+    }
+    summarize = {
+      description = "Pipeline 4: extractive summary (sumy TextRank) and keywords (YAKE) of a document's text"
+      memory      = var.documents_extract_memory
+      statements  = [{ sid = "ReadText", actions = ["s3:GetObject"], resources = [local.document_text_objects] }]
+    }
+    store = {
+      description = "Pipeline 4: write a document's result to the results table and the output bucket"
+      memory      = 256
+      statements = [
+        { sid = "WriteResultObjects", actions = ["s3:PutObject"], resources = [local.document_result_objects] },
+        { sid = "WriteResults", actions = ["dynamodb:PutItem"], resources = [module.documents_results_table.arn] },
+      ]
+    }
+    record_failure = {
+      description = "Pipeline 4: record a failed document with its cause in the failures table"
+      memory      = 256
+      statements  = [{ sid = "RecordFailures", actions = ["dynamodb:PutItem"], resources = [module.failures_table.arn] }]
+    }
+  }
+}
+
+module "documents_results_table" {
+  source = "../modules/table"
+
+  name                   = local.documents_names.results_table
+  hash_key               = { name = "document_id" }
+  kms_key_arn            = module.kms.key_arn
+  point_in_time_recovery = var.point_in_time_recovery
+  deletion_protection    = var.table_deletion_protection
+  tags                   = local.tags
+}
+
+# Notices of the workflows (document processed / failed, ETL loaded), message attributes `pipeline` and
+# `outcome` for subscription filters. The machines publish through their roles (IAM), so no publisher entries.
+module "workflow_notices_topic" {
+  source = "../modules/topic"
+
+  name        = local.documents_names.notices_topic
+  kms_key_arn = module.kms.key_arn
+  tags        = local.tags
+}
+
+module "document_steps" {
+  source   = "../modules/lambda_function"
+  for_each = local.document_steps
+
+  name          = "${local.prefix}-document-${replace(each.key, "_", "-")}"
+  service_name  = "document-${replace(each.key, "_", "-")}"
+  environment   = var.environment
+  description   = each.value.description
+  handler       = "document_steps.handler.${each.key}"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  package_path  = "${local.artifacts_dir}/${local.artifacts["functions/document_steps"].path}"
+  package_hash  = local.artifacts["functions/document_steps"].sha256_base64
+  layers        = [module.shared_layer.arn]
+  memory_size   = each.value.memory
+  timeout       = var.documents_function_timeout
+  log_level     = var.log_level
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.kms.key_arn
+
+  environment_variables = {
+    OUTPUT_BUCKET      = module.output_bucket.name
+    RESULTS_TABLE      = module.documents_results_table.name
+    FAILURES_TABLE     = module.failures_table.name
+    MAX_DOCUMENT_BYTES = tostring(var.documents_max_bytes)
+    MAX_DOCUMENT_PAGES = tostring(var.documents_max_pages)
+  }
+
+  policy_statements = concat(each.value.statements, [local.use_environment_key])
+
+  alarm_topic_arn           = module.alarm_topic.arn
+  errors_alarm_threshold    = var.lambda_errors_alarm_threshold
+  throttles_alarm_threshold = var.lambda_throttles_alarm_threshold
+  alarm_evaluation_periods  = var.alarm_evaluation_periods
+  tags                      = local.tags
+}
+
+module "documents_workflow" {
+  source = "../modules/state_machine"
+
+  name            = local.documents_names.workflow
+  definition_file = "${path.module}/definitions/documents.asl.json.tftpl"
+  definition_variables = merge(local.workflow_retry, {
+    notices_topic_arn = module.workflow_notices_topic.arn
+    timeout_seconds   = var.documents_workflow_timeout_seconds
+  })
+  lambda_functions   = { for step, fn in module.document_steps : step => fn.function_arn }
+  publish_topic_arns = [module.workflow_notices_topic.arn]
+  kms_key_arn        = module.kms.key_arn
+  log_level          = var.workflow_log_level
+  log_retention_days = var.log_retention_days
+
+  alarm_topic_arn          = module.alarm_topic.arn
+  alarm_evaluation_periods = var.alarm_evaluation_periods
+  tags                     = local.tags
+}
+
+module "documents_starter" {
+  source = "../modules/state_machine"
+
+  name                  = local.documents_names.starter
+  definition_file       = "${path.module}/definitions/documents_start.asl.json.tftpl"
+  definition_variables  = merge(local.workflow_retry, { documents_state_machine_arn = local.documents_workflow_arn })
+  start_execution_arns  = [local.documents_workflow_arn]
+  eventbridge_rule_arns = [local.documents_rule_arn]
+  kms_key_arn           = module.kms.key_arn
+  log_level             = var.workflow_log_level
+  log_retention_days    = var.log_retention_days
+
+  alarm_topic_arn          = module.alarm_topic.arn
+  alarm_evaluation_periods = var.alarm_evaluation_periods
+  tags                     = local.tags
+}
+
+module "documents_rules" {
+  source = "../modules/event_rules"
+
+  rules = {
+    (local.documents_names.rule) = {
+      description = "PDF and text documents created under ${var.documents_prefix} in the landing bucket -> document workflow"
+      event_pattern = {
+        source        = ["aws.s3"]
+        "detail-type" = ["Object Created"]
+        detail = {
+          bucket = { name = [module.landing_bucket.name] }
+          object = {
+            key = [
+              for suffix in [".pdf", ".PDF", ".txt", ".text", ".md"] : { wildcard = "${var.documents_prefix}*${suffix}" }
+            ]
+          }
+        }
+      }
+      targets = {
+        documents-start = {
+          arn      = module.documents_starter.arn
+          role_arn = module.documents_starter.start_role_arn
+          input_transformer = {
+            input_paths = {
+              bucket = "$.detail.bucket.name"
+              key    = "$.detail.object.key"
+              etag   = "$.detail.object.etag"
+              size   = "$.detail.object.size"
+              time   = "$.time"
+            }
+            input_template = "{\"document\": {\"bucket\": <bucket>, \"key\": <key>, \"etag\": <etag>, \"size\": <size>, \"event_time\": <time>}}"
+          }
+          retry_policy = { maximum_event_age_in_seconds = 86400, maximum_retry_attempts = 185 }
+        }
+      }
+    }
+  }
+  tags = local.tags
+
+  depends_on = [module.documents_workflow]
+}
+
+# --- the generic ETL (seed 001, pattern 3), a second definition on the same module --------------------------------
+
+module "etl_step" {
+  source = "../modules/lambda_function"
+
+  name          = "${local.prefix}-etl-step"
+  service_name  = "etl-step"
+  environment   = var.environment
+  description   = "Generic ETL: extract, transform and load steps"
+  handler       = "etl_step.handler.handler"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  package_path  = "${local.artifacts_dir}/${local.artifacts["functions/etl_step"].path}"
+  package_hash  = local.artifacts["functions/etl_step"].sha256_base64
+  layers        = [module.shared_layer.arn]
+  memory_size   = 256
+  timeout       = var.documents_function_timeout
+  log_level     = var.log_level
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.kms.key_arn
+
+  environment_variables = {
+    OUTPUT_BUCKET  = module.output_bucket.name
+    FAILURES_TABLE = module.failures_table.name
+  }
+
+  policy_statements = [
+    { sid = "ReadSources", actions = ["s3:GetObject"], resources = ["${module.landing_bucket.arn}/etl/*"] },
+    { sid = "WriteLoaded", actions = ["s3:PutObject"], resources = ["${module.output_bucket.arn}/etl/loaded/*"] },
+    local.use_environment_key,
+  ]
+
+  alarm_topic_arn           = module.alarm_topic.arn
+  errors_alarm_threshold    = var.lambda_errors_alarm_threshold
+  throttles_alarm_threshold = var.lambda_throttles_alarm_threshold
+  alarm_evaluation_periods  = var.alarm_evaluation_periods
+  tags                      = local.tags
+}
+
+module "etl_workflow" {
+  source = "../modules/state_machine"
+
+  name                 = local.documents_names.etl
+  definition_file      = "${path.module}/definitions/etl.asl.json.tftpl"
+  definition_variables = merge(local.workflow_retry, { notices_topic_arn = module.workflow_notices_topic.arn })
+  lambda_functions     = { etl = module.etl_step.function_arn }
+  publish_topic_arns   = [module.workflow_notices_topic.arn]
+  kms_key_arn          = module.kms.key_arn
+  log_level            = var.workflow_log_level
+  log_retention_days   = var.log_retention_days
+
+  alarm_topic_arn          = module.alarm_topic.arn
+  alarm_evaluation_periods = var.alarm_evaluation_periods
+  tags                     = local.tags
+}

@@ -1,0 +1,106 @@
+# Operations (issue 8): one EventBridge archive per bus (what `sluicectl replay` replays from) and one CloudWatch
+# dashboard per environment, built from the stack's own modules: every function, queue and DLQ, API and EMF
+# metric of each pipeline, and every alarm of the stack in the status widget.
+
+locals {
+  # Every alarm of the stack (the `alarm_names` output and the dashboard's status widget read this list).
+  alarm_names = concat(
+    module.ingest_queue.alarm_names, module.ingest_processor.alarm_names,
+    module.inference_queue.alarm_names, module.inference_api.alarm_names, module.inference_worker.alarm_names,
+    local.routing_alarm_names, local.stream_alarm_names,
+    module.daily_report_queue.alarm_names, module.daily_report.alarm_names,
+    module.retraining_queue.alarm_names, module.feedback_api.alarm_names, module.model_retrainer.alarm_names, module.model_trainer.alarm_names,
+    module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
+  )
+  alarm_arns = [for name in local.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
+
+  # POWERTOOLS_SERVICE_NAME of a function module: the `service` dimension of its EMF metrics.
+  service = {
+    ingest_processor = module.ingest_processor.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    inference_api    = module.inference_api.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    inference_worker = module.inference_worker.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    record_router    = module.record_router.environment_variables["POWERTOOLS_SERVICE_NAME"]
+  }
+
+  dashboard_queue = { for k, q in local.queues : k => { name = q.name, dlq_name = q.dlq_name } }
+
+  dashboard_pipelines = {
+    "1_ingest" = {
+      title     = "Ingest: S3 → EventBridge → SQS → ingest processor"
+      functions = [module.ingest_processor.function_name]
+      queues    = [local.dashboard_queue.ingest]
+      metrics = [
+        { name = "ObjectsProcessed", service = local.service.ingest_processor },
+        { name = "ObjectsDuplicate", service = local.service.ingest_processor },
+        { name = "ProcessingLatency", service = local.service.ingest_processor, stat = "p99" },
+      ]
+    }
+    "2_routing" = {
+      title     = "Routing: records → router → typed events → processors"
+      functions = concat([module.record_router.function_name], [for f in values(module.record_processor) : f.function_name])
+      queues = concat(
+        [local.dashboard_queue.router, local.dashboard_queue.unroutable],
+        [for type in keys(module.route_queue) : local.dashboard_queue["route_${type}"]],
+      )
+      metrics = concat(
+        [{ name = "PutEventsCalls", service = local.service.record_router }, { name = "PublishRetries", service = local.service.record_router }],
+        flatten([for f in values(module.record_processor) : [
+          { name = "RecordsProcessed", service = f.environment_variables["POWERTOOLS_SERVICE_NAME"] },
+          { name = "RecordsDuplicate", service = f.environment_variables["POWERTOOLS_SERVICE_NAME"] },
+        ]]),
+      )
+    }
+    "3_fanout" = {
+      title     = "S3 fan-out: uploads → consumers → completions"
+      functions = [for f in values(module.fanout_consumer) : f.function_name]
+      queues = concat(
+        [for name in keys(module.fanout_queue) : local.dashboard_queue["fanout_${name}"]],
+        [local.dashboard_queue.completions],
+      )
+      metrics = flatten([for f in values(module.fanout_consumer) : [
+        { name = "UploadsConsumed", service = f.environment_variables["POWERTOOLS_SERVICE_NAME"] },
+        { name = "UploadsCompleted", service = f.environment_variables["POWERTOOLS_SERVICE_NAME"] },
+      ]])
+    }
+    "4_inference" = {
+      title     = "Inference: HTTP API → S3 → SQS → ONNX worker"
+      functions = [module.inference_api.function_name, module.inference_worker.function_name]
+      queues    = [local.dashboard_queue.inference]
+      apis      = [module.inference_http_api.api_id]
+      metrics = [
+        { name = "PredictionsAccepted", service = local.service.inference_api },
+        { name = "PredictionsSucceeded", service = local.service.inference_worker },
+        { name = "ImageLatency", service = local.service.inference_worker, stat = "p99" },
+        { name = "BatchInferenceLatency", service = local.service.inference_worker, stat = "p99" },
+      ]
+    }
+  }
+
+  # Every bus the stack owns or uses, by short name: AWS services publish to default, our own events go to domain.
+  event_buses = {
+    default = { name = "default", arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default" }
+    domain  = { name = aws_cloudwatch_event_bus.domain.name, arn = aws_cloudwatch_event_bus.domain.arn }
+  }
+}
+
+# Every event of each bus is archived (no pattern): a replay then chooses the window and, with --rule, the rules.
+# Encrypted at rest with an AWS owned key (EventBridge's default); a customer managed key would need the
+# environment key's policy to grant events.amazonaws.com kms:DescribeKey as well.
+resource "aws_cloudwatch_event_archive" "bus" {
+  for_each = local.event_buses
+
+  name             = "${local.prefix}-${each.key}"
+  description      = "sluice ${var.environment}: every event of the ${each.value.name} bus, for replays (sluicectl replay --bus ${each.key})"
+  event_source_arn = each.value.arn
+  retention_days   = var.event_archive_retention_days
+}
+
+module "dashboard" {
+  source = "../modules/dashboard"
+
+  name           = local.prefix
+  region         = local.region
+  pipelines      = local.dashboard_pipelines
+  alarm_arns     = local.alarm_arns
+  period_seconds = var.dashboard_period_seconds
+}

@@ -1,0 +1,380 @@
+"""Step Functions on the local cloud: real executions of Task (Lambda, through the local runtime), Parallel, Choice,
+Map, Retry and Catch with AWS's semantics, EventBridge -> StartExecution, names, outputs and execution history."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localcloud.testing import wait_until
+from tests.e2e.conftest import make_zip
+
+pytestmark = pytest.mark.xdist_group("localcloud-stepfunctions")
+
+STEP = """
+class PermanentInputError(Exception):
+    pass
+
+def handler(event, context):
+    op = event.get("op")
+    if op == "double":
+        return {"value": event["value"] * 2}
+    if op == "reject":
+        raise PermanentInputError(f"cannot use {event.get('value')!r}")
+    return event
+"""
+
+LAMBDA = "arn:aws:states:::lambda:invoke"
+
+
+def task(function_arn: str, payload: dict, **extra) -> dict:
+    return {
+        "Type": "Task",
+        "Resource": LAMBDA,
+        "Parameters": {"FunctionName": function_arn, "Payload": payload},
+        "OutputPath": "$.Payload",
+        **extra,
+    }
+
+
+class Machines:
+    def __init__(self, cloud, role_arn: str, name: str) -> None:
+        self.cloud = cloud
+        self.sfn = cloud.boto3_client("stepfunctions")
+        self.role_arn = role_arn
+        self.name = name
+        lam = cloud.boto3_client("lambda")
+        self.function_name = f"{name}-step"
+        self.function_arn = lam.create_function(
+            FunctionName=self.function_name,
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler="steps.app.handler",
+            Code={"ZipFile": make_zip({"steps/__init__.py": "", "steps/app.py": STEP})},
+            Timeout=10,
+        )["FunctionArn"]
+
+    def create(self, suffix: str, definition: dict) -> str:
+        return self.sfn.create_state_machine(
+            name=f"{self.name}-{suffix}", definition=json.dumps(definition), roleArn=self.role_arn
+        )["stateMachineArn"]
+
+    def finished(self, execution_arn: str, timeout: float = 30) -> dict:
+        return wait_until(
+            lambda: (
+                (d := self.sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d
+            ),
+            timeout=timeout,
+            what=f"execution {execution_arn} to finish",
+        )
+
+    def history(self, execution_arn: str) -> list[dict]:
+        return self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+
+@pytest.fixture(scope="module")
+def machines(cloud, role_arn) -> Machines:
+    return Machines(cloud, role_arn, "sfn-e2e")
+
+
+def test_choice_map_parallel_and_tasks_run_through_the_lambda_runtime(machines: Machines) -> None:
+    fn = machines.function_arn
+    arn = machines.create(
+        "shapes",
+        {
+            "StartAt": "Classify",
+            "States": {
+                "Classify": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.kind", "StringEquals": "numbers", "Next": "DoubleEach"}],
+                    "Default": "Unknown",
+                },
+                "DoubleEach": {
+                    "Type": "Map",
+                    "ItemsPath": "$.values",
+                    "MaxConcurrency": 2,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "Double",
+                        "States": {
+                            "Double": {
+                                **task(fn, {"op": "double", "value.$": "$"}),
+                                "OutputPath": "$.Payload.value",
+                                "End": True,
+                            }
+                        },
+                    },
+                    "ResultPath": "$.doubled",
+                    "Next": "Both",
+                },
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {
+                            "StartAt": "First",
+                            "States": {
+                                "First": {
+                                    **task(fn, {"op": "double", "value.$": "$.doubled[0]"}),
+                                    "End": True,
+                                }
+                            },
+                        },
+                        {
+                            "StartAt": "Label",
+                            "States": {"Label": {"Type": "Pass", "Result": "side", "End": True}},
+                        },
+                    ],
+                    "ResultPath": "$.parallel",
+                    "End": True,
+                },
+                "Unknown": {"Type": "Fail", "Error": "UnknownKind", "Cause": "kind is not numbers"},
+            },
+        },
+    )
+    ok = machines.sfn.start_execution(
+        stateMachineArn=arn, input=json.dumps({"kind": "numbers", "values": [1, 2, 3]})
+    )
+    other = machines.sfn.start_execution(stateMachineArn=arn, input=json.dumps({"kind": "letters"}))
+    done = machines.finished(ok["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {
+        "kind": "numbers",
+        "values": [1, 2, 3],
+        "doubled": [2, 4, 6],
+        "parallel": [{"value": 4}, "side"],
+    }
+    failed = machines.finished(other["executionArn"])
+    assert (failed["status"], failed["error"], failed["cause"]) == (
+        "FAILED",
+        "UnknownKind",
+        "kind is not numbers",
+    )
+    # The tasks ran in the local runtime: 3 map items + 1 parallel branch.
+    stats = machines.cloud.status()["functions"][machines.function_name]
+    assert stats["invocations"] >= 4
+    types = [e["type"] for e in machines.history(ok["executionArn"])]
+    for expected in (
+        "ChoiceStateEntered",
+        "MapStateEntered",
+        "MapIterationSucceeded",
+        "ParallelStateEntered",
+        "TaskSucceeded",
+        "ExecutionSucceeded",
+    ):
+        assert expected in types
+
+
+def _retrying(fn: str, catch: bool) -> dict:
+    step = task(
+        fn,
+        {"op": "double", "value.$": "$.value"},
+        Retry=[
+            {
+                "ErrorEquals": ["InjectedFault", "Lambda.TooManyRequestsException"],
+                "IntervalSeconds": 1,
+                "MaxAttempts": 3,
+                "BackoffRate": 2,
+            }
+        ],
+        Next="Done",
+    )
+    if catch:
+        step["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record"}]
+    states = {"Step": step, "Done": {"Type": "Succeed"}}
+    if catch:
+        states["Record"] = {"Type": "Pass", "Next": "Failed"}
+        states["Failed"] = {"Type": "Fail", "Error": "StepFailed", "Cause": "retries exhausted"}
+    return {"StartAt": "Step", "States": states}
+
+
+def test_retry_with_backoff_recovers_from_a_transient_fault_and_history_shows_it(machines: Machines) -> None:
+    arn = machines.create("retry", _retrying(machines.function_arn, catch=False))
+    machines.cloud.set_fault(machines.function_name, error_rate=1.0, remaining=2)
+    try:
+        started = machines.sfn.start_execution(stateMachineArn=arn, input='{"value": 21}')
+        done = machines.finished(started["executionArn"])
+    finally:
+        machines.cloud.clear_faults(machines.function_name)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["value"] == 42
+    events = machines.history(started["executionArn"])
+    failed = [e for e in events if e["type"] == "TaskFailed"]
+    scheduled = [e for e in events if e["type"] == "TaskScheduled"]
+    assert len(failed) == 2 and len(scheduled) == 3
+    assert all(e["taskFailedEventDetails"]["error"] == "InjectedFault" for e in failed)
+    # Backoff: 1 s, then 2 s between attempts.
+    gaps = [(b["timestamp"] - a["timestamp"]).total_seconds() for a, b in itertools.pairwise(scheduled)]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps
+
+
+def test_retries_exhausted_go_to_catch_and_fail(machines: Machines) -> None:
+    arn = machines.create("catch", _retrying(machines.function_arn, catch=True))
+    machines.cloud.set_fault(machines.function_name, error_rate=1.0, remaining=4)
+    try:
+        started = machines.sfn.start_execution(stateMachineArn=arn, input='{"value": 1}')
+        done = machines.finished(started["executionArn"], timeout=40)
+    finally:
+        machines.cloud.clear_faults(machines.function_name)
+    assert (done["status"], done["error"], done["cause"]) == ("FAILED", "StepFailed", "retries exhausted")
+    events = machines.history(started["executionArn"])
+    assert sum(e["type"] == "TaskScheduled" for e in events) == 4  # the first attempt + 3 retries
+    caught = next(e for e in events if e["type"] == "PassStateEntered")
+    error = json.loads(caught["stateEnteredEventDetails"]["input"])["error"]
+    assert error["Error"] == "InjectedFault"
+
+
+def test_permanent_errors_are_not_retried(machines: Machines) -> None:
+    fn = machines.function_arn
+    definition = {
+        "StartAt": "Step",
+        "States": {
+            "Step": task(
+                fn,
+                {"op": "reject", "value.$": "$.value"},
+                Retry=[
+                    {
+                        "ErrorEquals": ["InjectedFault"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 3,
+                        "BackoffRate": 2,
+                    }
+                ],
+                Catch=[{"ErrorEquals": ["PermanentInputError"], "ResultPath": "$.error", "Next": "Rejected"}],
+                End=True,
+            ),
+            "Rejected": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+        },
+    }
+    arn = machines.create("permanent", definition)
+    started = machines.sfn.start_execution(stateMachineArn=arn, input='{"value": "x"}')
+    done = machines.finished(started["executionArn"])
+    assert (done["status"], done["error"]) == ("FAILED", "PermanentInputError")
+    assert "cannot use 'x'" in json.loads(done["cause"])["errorMessage"]
+    assert sum(e["type"] == "TaskScheduled" for e in machines.history(started["executionArn"])) == 1
+
+
+def test_names_outputs_and_repeated_executions(machines: Machines) -> None:
+    arn = machines.create(
+        "names", {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": "hello", "End": True}}}
+    )
+    sfn = machines.sfn
+    # Unnamed executions get distinct names (moto: ARNs ending ':None' collided); a second execution runs too.
+    first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert first != second and not first.endswith(":None")
+    for execution_arn in (first, second):
+        done = machines.finished(execution_arn)
+        assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == "hello"
+    # A name is used once: the same name again starts nothing new.
+    named = sfn.start_execution(stateMachineArn=arn, name="once", input="{}")["executionArn"]
+    machines.finished(named)
+    with pytest.raises(ClientError) as raised:
+        sfn.start_execution(stateMachineArn=arn, name="once", input="{}")
+    assert raised.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+    assert [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]].count("once") == 1
+    for bad in ("a" * 81, "has space", "slash/name", "colon:name"):
+        with pytest.raises(ClientError) as raised:
+            sfn.start_execution(stateMachineArn=arn, name=bad)
+        assert raised.value.response["Error"]["Code"] == "InvalidName", bad
+
+
+def test_validate_definition_and_versions_answer(machines: Machines) -> None:
+    sfn = machines.sfn
+    good = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    assert sfn.validate_state_machine_definition(definition=good)["result"] == "OK"
+    bad = sfn.validate_state_machine_definition(
+        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Nope"}}})
+    )
+    assert bad["result"] == "FAIL" and bad["diagnostics"]
+    arn = machines.create("versions", json.loads(good))
+    assert sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"] == []
+
+
+def test_eventbridge_rule_starts_executions_with_its_input_transformer(machines: Machines) -> None:
+    cloud = machines.cloud
+    arn = machines.create(
+        "from-events", {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+    )
+    events = cloud.boto3_client("events")
+    rule = f"{machines.name}-to-sfn"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["sfn.e2e"]}))
+    events.put_targets(
+        Rule=rule,
+        Targets=[
+            {
+                "Id": "machine",
+                "Arn": arn,
+                "RoleArn": machines.role_arn,
+                "InputTransformer": {
+                    "InputPathsMap": {"key": "$.detail.key"},
+                    "InputTemplate": '{"document": <key>, "origin": "events"}',
+                },
+            }
+        ],
+    )
+    events.put_events(
+        Entries=[{"Source": "sfn.e2e", "DetailType": "t", "Detail": json.dumps({"key": "docs/a.pdf"})}]
+    )
+    listed = wait_until(
+        lambda: machines.sfn.list_executions(stateMachineArn=arn)["executions"],
+        what="an execution started by the rule",
+    )
+    done = machines.finished(listed[0]["executionArn"])
+    assert json.loads(done["output"]) == {"document": "docs/a.pdf", "origin": "events"}
+
+
+def test_start_execution_integration_names_the_child_and_catches_duplicates(machines: Machines) -> None:
+    """A parent starts a child named by a hash of its input (States.Hash); a second parent with the same input
+    meets ExecutionAlreadyExists, caught as StepFunctions.ExecutionAlreadyExistsException: one child."""
+    child = machines.create(
+        "child", {"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    )
+    parent = machines.create(
+        "parent",
+        {
+            "StartAt": "StartChild",
+            "States": {
+                "StartChild": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution",
+                    "Parameters": {
+                        "StateMachineArn": child,
+                        "Name.$": "States.Hash(States.Format('{}#{}', $.key, $.etag), 'SHA-256')",
+                        "Input": {"key.$": "$.key", "parent.$": "$$.Execution.Id"},
+                    },
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"],
+                            "ResultPath": "$.duplicate",
+                            "Next": "AlreadyStarted",
+                        }
+                    ],
+                    "End": True,
+                },
+                "AlreadyStarted": {"Type": "Succeed"},
+            },
+        },
+    )
+    sfn = machines.sfn
+    first = sfn.start_execution(
+        stateMachineArn=parent, input=json.dumps({"key": "docs/a b.pdf", "etag": "e1"})
+    )["executionArn"]
+    done = machines.finished(first)
+    assert done["status"] == "SUCCEEDED", done
+    started = json.loads(done["output"])
+    expected_name = hashlib.sha256(b"docs/a b.pdf#e1").hexdigest()
+    assert started["ExecutionArn"].endswith(f":{expected_name}") and "StartDate" in started
+    second = sfn.start_execution(
+        stateMachineArn=parent, input=json.dumps({"key": "docs/a b.pdf", "etag": "e1"})
+    )["executionArn"]
+    duplicate = machines.finished(second)
+    assert duplicate["status"] == "SUCCEEDED"
+    assert (
+        json.loads(duplicate["output"])["duplicate"]["Error"]
+        == "StepFunctions.ExecutionAlreadyExistsException"
+    )
+    assert [e["name"] for e in sfn.list_executions(stateMachineArn=child)["executions"]] == [expected_name]

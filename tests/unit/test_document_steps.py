@@ -1,0 +1,303 @@
+"""Pipeline 4's steps (functions/document_steps) with moto: each step's logic and the handlers' error contract."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sluicectl import documents as samples
+from tests.unit.conftest import FAILURES_TABLE, LANDING_BUCKET, OUTPUT_BUCKET
+
+RESULTS = "sluice-test-document-results"
+POSITIVE = [
+    "The launch was a wonderful success and customers are delighted.",
+    "Our team delivered excellent results and the board praised the great work.",
+]
+NEGATIVE = [
+    "The launch was a terrible failure and customers are furious.",
+    "Our team missed every target and the board criticised the awful planning.",
+]
+
+
+@pytest.fixture
+def logic(unit_env: dict[str, str]) -> Any:
+    return importlib.import_module("document_steps.logic")
+
+
+@pytest.fixture
+def handler(unit_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("RESULTS_TABLE", RESULTS)
+    module = importlib.import_module("document_steps.handler")
+    module.settings.cache_clear()
+    yield module
+    module.settings.cache_clear()
+
+
+@pytest.fixture
+def stores(resources) -> Any:
+    resources.dynamodb.create_table(
+        TableName=RESULTS,
+        KeySchema=[{"AttributeName": "document_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "document_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return resources
+
+
+def put(s3: Any, key: str, body: bytes) -> dict[str, Any]:
+    etag = s3.put_object(Bucket=LANDING_BUCKET, Key=key, Body=body)["ETag"].strip('"')
+    return {
+        "document": {"bucket": LANDING_BUCKET, "key": key, "etag": etag, "size": len(body)},
+        "execution": {"name": "exec-1"},
+    }
+
+
+def test_document_id_is_the_execution_name_the_starter_computes(logic) -> None:
+    # documents_start.asl.json.tftpl: States.Hash(States.Format('{}#{}', key, etag), 'SHA-256') (hex).
+    assert (
+        logic.document_id("documents/a b.pdf", "abc") == hashlib.sha256(b"documents/a b.pdf#abc").hexdigest()
+    )
+    name = logic.document_id("documents/" + "x" * 900 + ".pdf", "e" * 32)
+    assert len(name) == 64 and name.isalnum()
+    # The key as the S3 event carries it: URL-encoded.
+    assert samples.document_id("documents/a b.pdf", '"abc"') == logic.document_id("documents/a+b.pdf", "abc")
+
+
+def test_validate_accepts_pdf_and_text(logic, stores) -> None:
+    pdf = put(stores.s3, "documents/a.pdf", samples.pdf_bytes(POSITIVE))
+    out = logic.validate(pdf, stores.s3, logic.Limits())
+    assert out["document"]["kind"] == "pdf" and out["document"]["document_id"] == logic.document_id(
+        "documents/a.pdf", pdf["document"]["etag"]
+    )
+    assert out["execution"] == {"name": "exec-1"}  # the rest of the state is kept
+    text = put(stores.s3, "documents/a.TXT", b"hello there")
+    assert logic.validate(text, stores.s3, logic.Limits())["document"]["kind"] == "text"
+    # Event keys are URL-encoded; the state carries the real key, the id hashes the event's.
+    spaced = put(stores.s3, "documents/my report.txt", b"hello there")
+    spaced["document"]["key"] = "documents/my+report.txt"
+    out = logic.validate(spaced, stores.s3, logic.Limits())["document"]
+    assert out["key"] == "documents/my report.txt" and out["document_id"] == logic.document_id(
+        "documents/my+report.txt", out["etag"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "limits", "code"),
+    [
+        ("documents/a.docx", b"PK..", {}, "unsupported_type"),
+        ("documents/noext", b"x", {}, "unsupported_type"),
+        ("documents/big.txt", b"x" * 101, {"max_bytes": 100}, "object_too_large"),
+        ("documents/empty.txt", b"", {}, "empty_object"),
+        ("documents/fake.pdf", b"just text, not a PDF", {}, "corrupt_pdf"),
+    ],
+)
+def test_validate_rejects_bad_documents(logic, stores, key, body, limits, code) -> None:
+    event = put(stores.s3, key, body)
+    with pytest.raises(logic.PermanentError) as raised:
+        logic.validate(event, stores.s3, logic.Limits(**limits))
+    assert raised.value.code == code
+
+
+def test_validate_rejects_missing_and_changed_objects(logic, stores) -> None:
+    event = put(stores.s3, "documents/a.txt", b"first")
+    stores.s3.put_object(Bucket=LANDING_BUCKET, Key="documents/a.txt", Body=b"second")
+    with pytest.raises(logic.DocumentChanged):
+        logic.validate(event, stores.s3, logic.Limits())
+    event["document"]["key"] = "documents/gone.txt"
+    with pytest.raises(logic.ObjectNotFound):
+        logic.validate(event, stores.s3, logic.Limits())
+    with pytest.raises(logic.InvalidEvent):
+        logic.validate({"document": {"bucket": LANDING_BUCKET}}, stores.s3, logic.Limits())
+
+
+def test_extract_writes_the_text_to_the_output_bucket(logic, stores) -> None:
+    event = logic.validate(
+        put(stores.s3, "documents/a.pdf", samples.pdf_bytes(POSITIVE, pages=2)), stores.s3, logic.Limits()
+    )
+    out = logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits())
+    text = stores.s3.get_object(Bucket=OUTPUT_BUCKET, Key=out["text"]["key"])["Body"].read().decode()
+    assert out["text"]["key"] == f"documents/text/{event['document']['document_id']}.txt"
+    assert out["text"]["pages"] == 2 and out["text"]["chars"] == len(text)
+    assert "wonderful success" in text and "page 2" in text
+    assert logic.read_text(out, stores.s3) == text
+
+
+@pytest.mark.parametrize(
+    ("key", "make", "code"),
+    [
+        ("documents/enc.pdf", lambda: samples.encrypted_pdf(POSITIVE), "encrypted_pdf"),
+        ("documents/corrupt.pdf", lambda: samples.corrupt_pdf(POSITIVE), "corrupt_pdf"),
+        ("documents/image.pdf", samples.image_only_pdf, "no_text"),
+        ("documents/long.pdf", lambda: samples.pdf_bytes(POSITIVE[:1], pages=4), "too_many_pages"),
+        ("documents/latin1.txt", lambda: "Caf\xe9".encode("latin-1"), "invalid_encoding"),
+        ("documents/blank.txt", lambda: b"  \n\t 123 \n", "no_text"),
+    ],
+)
+def test_extract_rejects_unreadable_documents(logic, stores, key, make, code) -> None:
+    event = logic.validate(put(stores.s3, key, make()), stores.s3, logic.Limits(max_pages=3))
+    with pytest.raises(logic.PermanentError) as raised:
+        logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits(max_pages=3))
+    assert raised.value.code == code
+    assert raised.value.reason
+
+
+def test_a_pdf_encrypted_without_a_user_password_is_read(logic) -> None:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(samples.pdf_bytes(POSITIVE))))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    text, pages = logic.pdf_text(buffer.getvalue(), 10)
+    assert pages == 1 and "wonderful success" in text
+
+
+def test_sentiment_sign(logic) -> None:
+    positive, negative = logic.sentiment_of(" ".join(POSITIVE)), logic.sentiment_of(" ".join(NEGATIVE))
+    assert positive["label"] == "positive" and positive["compound"] > 0.05 and positive["sentences"] == 2
+    assert negative["label"] == "negative" and negative["compound"] < -0.05
+    assert logic.sentiment_of("The meeting is on the second floor.")["label"] == "neutral"
+
+
+def test_summary_picks_keyword_dense_sentences_in_document_order(logic) -> None:
+    text = (
+        "Solar panels convert sunlight into electricity. The weather was mild on Tuesday. "
+        "Modern solar panels reach high efficiency when the electricity they convert is stored in batteries. "
+        "Lunch was served at noon. Battery storage lets solar electricity power homes at night."
+    )
+    out = logic.summary_of(text, sentence_count=2, keyword_count=5)
+    assert len(out["summary"]) == 2 and all(s in text for s in out["summary"])
+    assert text.index(out["summary"][0]) < text.index(out["summary"][1])
+    assert "Lunch was served at noon." not in out["summary"]
+    assert len(out["keywords"]) == 5 and any("solar" in k["keyword"].lower() for k in out["keywords"])
+    scores = [k["score"] for k in out["keywords"]]
+    assert scores == sorted(scores)
+
+
+def _analysed(logic, stores) -> dict[str, Any]:
+    event = logic.validate(
+        put(stores.s3, "documents/a.txt", " ".join(POSITIVE).encode()), stores.s3, logic.Limits()
+    )
+    event = logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits())
+    text = logic.read_text(event, stores.s3)
+    return {**event, "analysis": [logic.sentiment_of(text), logic.summary_of(text)]}
+
+
+def test_store_writes_the_result_object_and_item(logic, stores) -> None:
+    event = _analysed(logic, stores)
+    out = logic.store(
+        event,
+        stores.s3,
+        stores.dynamodb,
+        output_bucket=OUTPUT_BUCKET,
+        results_table=RESULTS,
+        execution="exec-1",
+        clock=lambda: "2026-01-01T00:00:00.000Z",
+    )
+    doc_id = event["document"]["document_id"]
+    assert (
+        "analysis" not in out
+        and out["result"]["document_id"] == doc_id
+        and out["result"]["sentiment"] == "positive"
+    )
+    body = json.loads(
+        stores.s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"documents/results/{doc_id}.json")["Body"].read()
+    )
+    assert body["object_key"] == "documents/a.txt" and body["execution"] == "exec-1" and body["summary"]
+    item = stores.dynamodb.get_item(TableName=RESULTS, Key={"document_id": {"S": doc_id}})["Item"]
+    assert (
+        item["sentiment"]["M"]["label"]["S"] == "positive"
+        and item["result_key"]["S"] == f"documents/results/{doc_id}.json"
+    )
+    assert float(item["sentiment"]["M"]["compound"]["N"]) == body["sentiment"]["compound"]
+    with pytest.raises(logic.InvalidEvent):
+        logic.store(
+            {**event, "analysis": [{}]},
+            stores.s3,
+            stores.dynamodb,
+            output_bucket=OUTPUT_BUCKET,
+            results_table=RESULTS,
+        )
+
+
+def test_record_failure_keeps_the_cause_and_is_written_once(logic, stores) -> None:
+    rejected = {
+        "code": "corrupt_pdf",
+        "reason": "the PDF cannot be read: startxref not found",
+        "stage": "extract",
+    }
+    cause = json.dumps(
+        {"errorMessage": json.dumps(rejected), "errorType": "DocumentRejected", "stackTrace": []}
+    )
+    event = {
+        "document": {"bucket": LANDING_BUCKET, "key": "documents/a.pdf", "etag": "e1"},
+        "error": {"Error": "DocumentRejected", "Cause": cause},
+    }
+    out = logic.record_failure(
+        event, stores.dynamodb, failures_table=FAILURES_TABLE, execution="exec-1", clock=lambda: "first"
+    )
+    assert out["failure"] == {
+        "pipeline": "documents",
+        "item_id": f"{LANDING_BUCKET}/documents/a.pdf#e1",
+        "object_key": "documents/a.pdf",
+        "execution": "exec-1",
+        **{"error_code": "corrupt_pdf", "reason": rejected["reason"], "stage": "extract"},
+    }
+    logic.record_failure(event, stores.dynamodb, failures_table=FAILURES_TABLE, clock=lambda: "second")
+    item = stores.dynamodb.get_item(
+        TableName=FAILURES_TABLE,
+        Key={"pipeline": {"S": "documents"}, "item_id": {"S": out["failure"]["item_id"]}},
+    )["Item"]
+    assert item["first_seen_at"]["S"] == "first" and item["error_code"]["S"] == "corrupt_pdf"
+
+
+def test_describe_error_keeps_step_functions_names_for_other_errors(logic) -> None:
+    assert logic.describe_error({"Error": "States.Timeout", "Cause": "The task timed out."}) == {
+        "error_code": "States.Timeout",
+        "reason": "The task timed out.",
+        "stage": "workflow",
+    }
+    injected = logic.describe_error(
+        {
+            "Error": "InjectedFault",
+            "Cause": json.dumps({"errorMessage": "injected fault", "errorType": "InjectedFault"}),
+        }
+    )
+    assert injected["error_code"] == "InjectedFault" and injected["reason"] == "injected fault"
+    assert logic.describe_error(None)["error_code"] == "Unknown"
+
+
+def test_handlers_turn_permanent_errors_into_document_rejected(handler, stores, lambda_context) -> None:
+    event = put(stores.s3, "documents/a.docx", b"PK")
+    with pytest.raises(handler.DocumentRejected) as raised:
+        handler.validate(event, lambda_context)
+    assert json.loads(str(raised.value)) == {
+        "code": "unsupported_type",
+        "reason": raised.value.__cause__.reason,
+        "stage": "validate",
+    }
+    # Transient errors keep their own name (the state machine retries them).
+    with pytest.raises(ClientError):
+        handler.extract(
+            {"document": {"bucket": "no-such-bucket", "key": "documents/a.txt", "etag": "e", "kind": "text"}},
+            lambda_context,
+        )
+
+
+def test_handlers_run_the_happy_path(handler, stores, lambda_context) -> None:
+    state = handler.validate(put(stores.s3, "documents/a.txt", " ".join(NEGATIVE).encode()), lambda_context)
+    state = handler.extract(state, lambda_context)
+    analysis = [handler.sentiment(state, lambda_context), handler.summarize(state, lambda_context)]
+    out = handler.store({**state, "analysis": analysis}, lambda_context)
+    assert out["result"]["sentiment"] == "negative" and out["execution"] == {"name": "exec-1"}
+    failed = handler.record_failure(
+        {**state, "error": {"Error": "States.Timeout", "Cause": "timed out"}}, lambda_context
+    )
+    assert failed["failure"]["error_code"] == "States.Timeout"

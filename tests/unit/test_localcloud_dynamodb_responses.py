@@ -1,0 +1,80 @@
+"""The local cloud's DynamoDB response patch (localcloud/patches/dynamodb_responses.py): item operations answer
+exactly what moto's own serializer answers, binary attributes included (they fall back to it)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from localcloud.patches import dynamodb_responses
+
+
+def _calls(ddb) -> dict:
+    return {
+        "batch_get": sorted(
+            ddb.batch_get_item(
+                RequestItems={"t": {"Keys": [{"k": {"S": f"u{i}"}} for i in range(0, 40, 3)]}}
+            )["Responses"]["t"],
+            key=lambda item: item["k"]["S"],
+        ),
+        "get": ddb.get_item(TableName="t", Key={"k": {"S": "u5"}})["Item"],
+        "get_missing": "Item" in ddb.get_item(TableName="t", Key={"k": {"S": "nope"}}),
+        "query": ddb.query(
+            TableName="t", KeyConditionExpression="k = :k", ExpressionAttributeValues={":k": {"S": "u7"}}
+        )["Items"],
+        "scan_page": (lambda page: (page["Items"], page.get("LastEvaluatedKey"), page["Count"]))(
+            ddb.scan(TableName="t", Limit=4)
+        ),
+        "update": ddb.update_item(
+            TableName="t",
+            Key={"k": {"S": "u9"}},
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": {"N": "1.5"}},
+            ReturnValues="ALL_NEW",
+        )["Attributes"],
+        "binary": ddb.get_item(TableName="t", Key={"k": {"S": "bin"}})["Item"],
+    }
+
+
+def test_item_responses_are_unchanged(aws, monkeypatch) -> None:
+    from moto.core import responses
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for start in range(0, 40, 20):
+        ddb.batch_write_item(
+            RequestItems={
+                "t": [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "k": {"S": f"u{i}"},
+                                "n": {"N": "1.5"},
+                                "ss": {"SS": ["a", "b"]},
+                                "m": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}}},
+                            }
+                        }
+                    }
+                    for i in range(start, start + 20)
+                ]
+            }
+        )
+    ddb.put_item(TableName="t", Item={"k": {"S": "bin"}, "b": {"B": b"\x00\x01"}})
+    monkeypatch.setattr(
+        responses.ActionResult, "execute_result", responses.ActionResult.execute_result
+    )  # undone after the test
+    before = _calls(ddb)
+    dynamodb_responses.install()
+    after = _calls(ddb)
+    assert after == before
+    assert before["binary"]["b"]["B"] == b"\x00\x01" and before["get_missing"] is False
+
+
+@pytest.mark.parametrize("operation", ["GetItem", "BatchGetItem", "Query", "Scan"])
+def test_the_fast_path_covers_the_read_operations(operation) -> None:
+    assert operation in dynamodb_responses.ITEM_OPERATIONS
