@@ -248,7 +248,22 @@ def generate(run_seconds: float | None = None) -> Path:
         "Throughput is end to end on the local cloud (producer to the last result written), so it is bound by the local",
         "cloud's single Python process on 2 shared cores; the ratio to the naive pipeline is what carries over to AWS.",
         "The in-process figure is the handler alone on already-queued messages (10 per call), so `ours ÷ in-process`",
-        "is the share of the handler's own speed that the runtime, pollers and deliveries leave.",
+        "is the share of the handler's own speed that the runtime, pollers and deliveries leave (the local cloud",
+        "runs two pollers at once, so it can exceed 1).",
+        "",
+        "## The local runtime against the in-process handler",
+        "",
+        "| pipeline (function) | local runtime: billed ms per invocation | in-process: handler ms per call "
+        "| runtime ÷ in-process |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {PIPELINES[n]['label']} | {r['runtime_ms_per_batch']:.1f} | {r['floor_ms_per_batch']:.1f} "
+            f"| x{r['runtime_ms_per_batch'] / r['floor_ms_per_batch']:.2f} |"
+            for n, r in rows.items()
+        ),
+        "",
+        "The same code (ingest processor, router, inference worker) on batches of up to 10 of the same pipeline's",
+        "messages: what an invocation through the local Lambda runtime costs over calling the handler directly.",
         "",
         "## Lambda time per event",
         "",
@@ -286,6 +301,10 @@ def generate(run_seconds: float | None = None) -> Path:
 def _crossover(rows: dict[str, dict[str, Any]], prices: dict[str, Any]) -> list[str]:
     out = [
         "## When an always-on service is cheaper than Lambda",
+        "",
+        "Durations here come from a 2-core machine shared with other jobs (load average around 20 during the run),",
+        "several times an idle core's: the crossover rate scales inversely with the time per event, so on an idle",
+        "core (or on AWS at 1 vCPU) expect it proportionally higher. The method, not the absolute rate, is the point.",
         "",
         "Lambda compute against a Fargate service of at least 2 tasks (1 vCPU, 2 GB, two zones) kept at 60 % busy",
         "(`cost.fargate_crossover`). Like for like on CPU: the work per event is ours' billed time per event on the",
