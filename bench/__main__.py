@@ -13,9 +13,19 @@ from typing import Annotated
 
 import typer
 
-BENCHMARKS = ("runtime", "ingest", "routing", "inference", "kinesis", "documents", "stream", "retraining", "ops")
+BENCHMARKS = (
+    "runtime",
+    "ingest",
+    "routing",
+    "inference",
+    "kinesis",
+    "documents",
+    "stream",
+    "retraining",
+    "ops",
+)
 # Benchmarks that need the whole stack applied: run on one shared deployment when more than one is asked for.
-DEPLOYED = ("ingest", "inference", "routing")
+DEPLOYED = ("ingest", "inference", "documents", "stream", "routing")
 
 
 def main(
