@@ -289,10 +289,11 @@ module "inference_http_api" {
       timeout_milliseconds = min(30000, var.inference_api_timeout * 1000)
     }
   }, local.retraining_api_integrations)
-  routes = merge({
+  routes = {
     "POST /predictions"     = { integration = "api" }
     "GET /predictions/{id}" = { integration = "api" }
-  }, local.retraining_api_routes) # POST /feedback: retraining.tf
+    "POST /feedback"        = { integration = "feedback" } # the retraining loop's labels: retraining.tf
+  }
   authorizer = local.http_api_authorizer
 
   alarm_topic_arn               = module.alarm_topic.arn
