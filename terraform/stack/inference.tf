@@ -282,17 +282,19 @@ module "inference_http_api" {
   stage_name  = var.inference_api_stage_name
   kms_key_arn = module.kms.key_arn
 
-  lambda_integrations = merge({
+  lambda_integrations = {
     api = {
       function_name        = module.inference_api.function_name
       function_arn         = module.inference_api.function_arn
       timeout_milliseconds = min(30000, var.inference_api_timeout * 1000)
     }
-  }, local.retraining_api_integrations)
-  routes = merge({
+    feedback = local.retraining_api_integrations.feedback # POST /feedback: retraining.tf
+  }
+  routes = {
     "POST /predictions"     = { integration = "api" }
     "GET /predictions/{id}" = { integration = "api" }
-  }, local.retraining_api_routes) # POST /feedback: retraining.tf
+    "POST /feedback"        = { integration = "feedback" } # the retraining loop's labels: retraining.tf
+  }
   authorizer = local.http_api_authorizer
 
   alarm_topic_arn               = module.alarm_topic.arn

@@ -30,16 +30,14 @@ locals {
     "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.retraining.schedule_rule}",
   ]
 
-  # Added to the inference HTTP API (terraform/stack/inference.tf merges these into its integrations and routes).
+  # Added to the inference HTTP API (terraform/stack/inference.tf merges it into its integrations; its routes list
+  # POST /feedback literally, so that checkov can see the route's authorization).
   retraining_api_integrations = {
     feedback = {
       function_name        = module.feedback_api.function_name
       function_arn         = module.feedback_api.function_arn
       timeout_milliseconds = min(30000, var.feedback_api_timeout * 1000)
     }
-  }
-  retraining_api_routes = {
-    "POST /feedback" = { integration = "feedback" }
   }
 }
 
