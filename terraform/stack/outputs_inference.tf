@@ -67,3 +67,8 @@ output "ml_layer_arn" {
   description = "Version ARN of the ml layer."
   value       = module.ml_layer.arn
 }
+
+output "inference_api_route_authorization" {
+  description = "Authorization type of every route of the inference HTTP API, by route key (no route is public)."
+  value       = module.inference_http_api.route_authorization
+}

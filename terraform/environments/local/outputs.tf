@@ -246,6 +246,11 @@ output "ml_layer_arn" {
   value       = module.stack.ml_layer_arn
 }
 
+output "inference_api_route_authorization" {
+  description = "Authorization type of every route of the inference HTTP API, by route key (no route is public)."
+  value       = module.stack.inference_api_route_authorization
+}
+
 output "ingest_results_table_name" {
   description = "Ingest results, hash key object_key."
   value       = module.stack.ingest_results_table_name

@@ -90,6 +90,7 @@ resource "aws_apigatewayv2_authorizer" "this" {
 }
 
 resource "aws_apigatewayv2_route" "this" {
+  #checkov:skip=CKV_AWS_309:authorization_type is CUSTOM or JWT on every route unless its caller sets public = true (a plan fails for a private route without an authorizer); checkov cannot evaluate the expression once routes come through module composition. tests/http_api.tftest.hcl and the environments' tests prove it.
   for_each = var.routes
 
   api_id    = aws_apigatewayv2_api.this.id

@@ -65,3 +65,8 @@ output "alarm_names" {
   description = "Names of the API's alarms (5xx)."
   value       = [aws_cloudwatch_metric_alarm.server_errors.alarm_name]
 }
+
+output "route_authorization" {
+  description = "Authorization type of every route, by route key (CUSTOM, JWT, or NONE for a route marked public)."
+  value       = { for key, route in aws_apigatewayv2_route.this : key => route.authorization_type }
+}

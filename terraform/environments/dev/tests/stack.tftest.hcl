@@ -86,6 +86,11 @@ run "guarantees" {
 
   # --- every queue: a DLQ redrive with maxReceiveCount 3, KMS encryption
   assert {
+    condition     = length(output.inference_api_route_authorization) >= 2 && alltrue([for t in values(output.inference_api_route_authorization) : t == "CUSTOM"])
+    error_message = "every route of the inference HTTP API goes through the API-key authorizer"
+  }
+
+  assert {
     condition     = length(output.queues) > 0
     error_message = "the stack has queues"
   }
