@@ -29,7 +29,16 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:s3:::sluice-bucket" }
   }
   mock_resource "aws_dynamodb_table" {
-    defaults = { arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/sluice-table" }
+    defaults = {
+      arn        = "arn:aws:dynamodb:eu-west-1:111122223333:table/sluice-table"
+      stream_arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/sluice-table/stream/2026-01-01T00:00:00.000"
+    }
+  }
+  mock_resource "aws_kinesis_stream" {
+    defaults = { arn = "arn:aws:kinesis:eu-west-1:111122223333:stream/sluice-stream" }
+  }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = { arn = "arn:aws:states:eu-west-1:111122223333:stateMachine:sluice-state-machine" }
   }
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::111122223333:role/sluice-role" }
