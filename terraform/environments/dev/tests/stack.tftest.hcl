@@ -284,8 +284,8 @@ run "names_and_wiring" {
       output.inference_jobs_table_name == "sluice-${output.environment}-predictions"
       && output.inference_model_bucket_name == "sluice-${output.environment}-111122223333-models"
       && output.inference_worker_function_name == "sluice-${output.environment}-inference-worker"
-      && toset(output.pipelines.inference.trigger.routes) == toset(["POST /predictions", "GET /predictions/{id}"])
+      && toset(output.pipelines.inference.trigger.routes) == toset(["POST /predictions", "GET /predictions/{id}", "POST /feedback"])
     )
-    error_message = "the inference pipeline: names, and the API's two routes"
+    error_message = "the inference pipeline: names, and the API's routes (POST /feedback: retraining)"
   }
 }
