@@ -11,6 +11,13 @@ locals {
     module.daily_report_queue.alarm_names, module.daily_report.alarm_names,
     module.retraining_queue.alarm_names, module.feedback_api.alarm_names, module.model_retrainer.alarm_names, module.model_trainer.alarm_names,
     module.api_authorizer.alarm_names, module.inference_http_api.alarm_names,
+    local.documents_alarm_names,
+  )
+  # Pipeline 4 (documents.tf): every step function, the ETL step, and each state machine's failed-executions alarm.
+  documents_alarm_names = concat(
+    flatten([for f in values(module.document_steps) : f.alarm_names]),
+    module.etl_step.alarm_names,
+    [module.documents_workflow.alarm_name, module.documents_starter.alarm_name, module.etl_workflow.alarm_name],
   )
   alarm_arns = [for name in local.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
 
@@ -20,6 +27,14 @@ locals {
     inference_api    = module.inference_api.environment_variables["POWERTOOLS_SERVICE_NAME"]
     inference_worker = module.inference_worker.environment_variables["POWERTOOLS_SERVICE_NAME"]
     record_router    = module.record_router.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    api_authorizer   = module.api_authorizer.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    fraud_scorer     = module.fraud_scorer.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    fraud_audit      = module.fraud_audit.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    daily_report     = module.daily_report.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    feedback_api     = module.feedback_api.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    model_retrainer  = module.model_retrainer.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    model_trainer    = module.model_trainer.environment_variables["POWERTOOLS_SERVICE_NAME"]
+    document_steps   = { for step, f in module.document_steps : step => f.environment_variables["POWERTOOLS_SERVICE_NAME"] }
   }
 
   dashboard_queue = { for k, q in local.queues : k => { name = q.name, dlq_name = q.dlq_name } }
@@ -64,14 +79,60 @@ locals {
     }
     "4_inference" = {
       title     = "Inference: HTTP API → S3 → SQS → ONNX worker"
-      functions = [module.inference_api.function_name, module.inference_worker.function_name]
+      functions = [module.inference_api.function_name, module.inference_worker.function_name, module.api_authorizer.function_name]
       queues    = [local.dashboard_queue.inference]
       apis      = [module.inference_http_api.api_id]
       metrics = [
+        { name = "RequestsAuthorized", service = local.service.api_authorizer },
+        { name = "RequestsDenied", service = local.service.api_authorizer },
+        { name = "AuthorizerErrors", service = local.service.api_authorizer },
         { name = "PredictionsAccepted", service = local.service.inference_api },
         { name = "PredictionsSucceeded", service = local.service.inference_worker },
         { name = "ImageLatency", service = local.service.inference_worker, stat = "p99" },
         { name = "BatchInferenceLatency", service = local.service.inference_worker, stat = "p99" },
+      ]
+    }
+    # Metrics counted with a per-value dimension (code, sentiment, reason, status) are summed over their values
+    # (`dimensions`: a SEARCH expression in the dashboard module).
+    "5_documents" = {
+      title          = "Documents: S3 → EventBridge → Step Functions (validate, extract, sentiment ∥ summary, store) + ETL"
+      functions      = concat([for f in values(module.document_steps) : f.function_name], [module.etl_step.function_name])
+      state_machines = [module.documents_starter.arn, module.documents_workflow.arn, module.etl_workflow.arn]
+      metrics = concat(
+        [
+          { name = "DocumentsProcessed", service = local.service.document_steps.store, dimensions = ["sentiment"] },
+          { name = "DocumentsFailed", service = local.service.document_steps.record_failure, dimensions = ["code"] },
+        ],
+        [for step, service in local.service.document_steps : { name = "DocumentsRejected", service = service, dimensions = ["code"] } if step != "record_failure"],
+      )
+    }
+    "6_fraud" = {
+      title     = "Fraud stream: Kinesis → fraud scorer → alerts table → audit"
+      functions = [module.fraud_scorer.function_name, module.fraud_audit.function_name]
+      streams   = [module.transactions_stream.name]
+      queues    = [for k in keys(local.stream_queues) : local.dashboard_queue[k]]
+      metrics = [
+        { name = "TransactionsScored", service = local.service.fraud_scorer },
+        { name = "TransactionsAlreadyScored", service = local.service.fraud_scorer },
+        { name = "FraudAlerts", service = local.service.fraud_scorer },
+        { name = "FraudAlertReasons", service = local.service.fraud_scorer, dimensions = ["reason"] },
+        { name = "ScoredWithoutModel", service = local.service.fraud_scorer },
+        { name = "BatchScoringLatency", service = local.service.fraud_scorer, stat = "p99" },
+        { name = "AuditRecordsWritten", service = local.service.fraud_audit },
+        { name = "AuditRecordsAlreadyThere", service = local.service.fraud_audit },
+      ]
+    }
+    "7_batch" = {
+      title     = "Daily report and retraining: schedules, POST /feedback → retrainer → trainer"
+      functions = [module.daily_report.function_name, module.feedback_api.function_name, module.model_retrainer.function_name, module.model_trainer.function_name]
+      queues    = [local.dashboard_queue.daily_report, local.dashboard_queue.retraining]
+      apis      = [module.inference_http_api.api_id] # POST /feedback is a route of the inference API
+      metrics = [
+        { name = "DailyReports", service = local.service.daily_report, dimensions = ["status"] },
+        { name = "FeedbackRequests", service = local.service.feedback_api, dimensions = ["status"] },
+        { name = "RetrainingRequested", service = local.service.feedback_api },
+        { name = "RetrainingRuns", service = local.service.model_retrainer, dimensions = ["status"] },
+        { name = "TrainingSeconds", service = local.service.model_trainer, stat = "Maximum" },
       ]
     }
   }

@@ -17,6 +17,6 @@ output "dashboard_name" {
 }
 
 output "dashboard_alarm_arns" {
-  description = "Alarms shown in the dashboard's status widget (every alarm of the stack)."
-  value       = local.alarm_arns
+  description = "Alarms shown in the dashboard's status widgets, read back from the dashboard body (every alarm of the stack)."
+  value       = module.dashboard.alarm_arns
 }

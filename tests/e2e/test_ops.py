@@ -153,9 +153,22 @@ def test_replay_of_a_time_window_redelivers_the_archived_events(deployed, unique
 def test_the_environment_has_its_dashboard_and_bus_archives(deployed):
     outputs = deployed.outputs
     body = json.loads(deployed.client("cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])["DashboardBody"])
-    alarms = [w for w in body["widgets"] if w["type"] == "alarm"]
-    assert alarms and set(alarms[0]["properties"]["alarms"]) == set(outputs["dashboard_alarm_arns"])
-    assert len(outputs["dashboard_alarm_arns"]) == len(outputs["alarm_names"])
+    alarm_widgets = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert alarm_widgets and all(len(w["properties"]["alarms"]) <= 100 for w in alarm_widgets)  # CloudWatch's limit
+    shown = [arn for w in alarm_widgets for arn in w["properties"]["alarms"]]
+    assert sorted(shown) == sorted(outputs["dashboard_alarm_arns"])
+    assert {arn.rsplit(":", 1)[1] for arn in shown} == set(outputs["alarm_names"])
+    assert len(shown) == len(set(outputs["alarm_names"]))
+    # Every alarm of the stack exists (nothing on the dashboard names an alarm Terraform did not create).
+    existing = {
+        a["AlarmName"]
+        for page in deployed.client("cloudwatch").get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"]
+    }
+    assert set(outputs["alarm_names"]) <= existing
+    # PutDashboard wants `metrics` as a list of lines (lists) or expressions (objects), never one flat list.
+    for widget in (w for w in body["widgets"] if w["type"] == "metric"):
+        assert all(isinstance(m, list) or "expression" in m for m in widget["properties"]["metrics"]), widget["properties"]["title"]
     archives = {a["ArchiveName"]: a for a in deployed.client("events").list_archives()["Archives"]}
     for key, archive in outputs["event_archives"].items():
         assert archives[archive["name"]]["EventSourceArn"] == archive["event_source_arn"], key

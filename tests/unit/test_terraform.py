@@ -249,6 +249,54 @@ def test_outputs_are_described(config: Path) -> None:
         assert output.description, f"{_rel(config)}: output {output.name} has no description"
 
 
+# Concern modules that create CloudWatch alarms, and the output naming them.
+ALARMING_MODULES = {
+    "queue": "alarm_names",
+    "lambda_function": "alarm_names",
+    "kinesis_stream": "alarm_names",
+    "http_api": "alarm_names",
+    "state_machine": "alarm_name",
+}
+
+
+def test_every_alarm_of_the_stack_is_in_alarm_names() -> None:
+    """`local.alarm_names` (the `alarm_names` output and the dashboard's status widgets) names the alarms of every
+    alarming module instance and every alarm resource of the stack: a new pipeline cannot forget its alarms.
+    Checked on the source: the expression of alarm_names, with the locals it refers to expanded."""
+    stack = TF_ROOT / "stack"
+    sources = {path: path.read_text() for path in sorted(stack.glob("*.tf"))}
+    locals_ = {
+        name: expression
+        for text in sources.values()
+        for block in parse_blocks(re.sub(r"^locals\s*\{", 'locals "_" {', text, flags=re.MULTILINE), "locals")
+        for name, expression in block.attributes.items()
+    }
+    expanded, pending, seen = "", ["alarm_names"], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        expanded += "\n" + locals_[name]
+        pending += [ref for ref in re.findall(r"\blocal\.([A-Za-z_][A-Za-z0-9_]*)", locals_[name]) if ref in locals_]
+    missing = []
+    for text in sources.values():
+        for module in parse_blocks(text, "module"):
+            concern = hcl_string(module.attributes.get("source", "")).rsplit("/", 1)[-1]
+            output = ALARMING_MODULES.get(concern)
+            if output is None:
+                continue
+            direct = f"module.{module.name}.{output}"
+            per_key = re.compile(rf"for (\w+) in values\(module\.{module.name}\)\s*:\s*\1\.{output}\b")
+            if direct not in expanded and not per_key.search(expanded):
+                missing.append(direct)
+        for name in re.findall(r'^resource\s+"aws_cloudwatch_metric_alarm"\s+"([^"]+)"', text, re.MULTILINE):
+            if f"aws_cloudwatch_metric_alarm.{name}" not in expanded:
+                missing.append(f"aws_cloudwatch_metric_alarm.{name}")
+    assert "module.ingest_queue.alarm_names" in expanded  # the expansion found the list
+    assert not missing, f"alarms missing from local.alarm_names (terraform/stack/observability.tf): {missing}"
+
+
 def test_environments_reexport_every_stack_output() -> None:
     stack_outputs = {o.name for o in blocks(TF_ROOT / "stack", "output")}
     for env in ENVIRONMENTS:

@@ -20,7 +20,9 @@ variable "pipelines" {
     functions (names; invocations, errors, throttles, duration p50/p99), queues (name + dlq_name; depth, age of
     the oldest message, DLQ depth), streams (Kinesis names; incoming records, iterator age), state_machines
     (ARNs; started, succeeded, failed, timed out), apis (HTTP API ids; requests, 4xx, 5xx, latency p99) and
-    metrics (the pipeline's own EMF metrics: name + service, the POWERTOOLS_SERVICE_NAME that emits it).
+    metrics (the pipeline's own EMF metrics: name + service, the POWERTOOLS_SERVICE_NAME that emits it, + stat;
+    `dimensions` names the extra dimensions a metric is counted with, e.g. ["code"]: the line is then the sum
+    over their values, a SEARCH expression).
   EOT
   type = map(object({
     title          = optional(string)
@@ -29,7 +31,12 @@ variable "pipelines" {
     streams        = optional(list(string), [])
     state_machines = optional(list(string), [])
     apis           = optional(list(string), [])
-    metrics        = optional(list(object({ name = string, service = string, stat = optional(string, "Sum") })), [])
+    metrics = optional(list(object({
+      name       = string
+      service    = string
+      stat       = optional(string, "Sum")
+      dimensions = optional(list(string), [])
+    })), [])
   }))
 
   validation {
@@ -39,13 +46,19 @@ variable "pipelines" {
 }
 
 variable "alarm_arns" {
-  description = "Alarms shown in the status widget at the top (up to 100, CloudWatch's limit for one widget)."
+  description = "Alarms shown in the status widgets at the top, sorted, alarms_per_widget per widget (any number)."
   type        = list(string)
   default     = []
+}
+
+variable "alarms_per_widget" {
+  description = "Alarms per status widget (CloudWatch shows at most 100 in one alarm widget); more alarms get more widgets."
+  type        = number
+  default     = 100
 
   validation {
-    condition     = length(var.alarm_arns) <= 100
-    error_message = "An alarm status widget shows at most 100 alarms."
+    condition     = var.alarms_per_widget >= 1 && var.alarms_per_widget <= 100
+    error_message = "An alarm status widget shows 1 to 100 alarms."
   }
 }
 

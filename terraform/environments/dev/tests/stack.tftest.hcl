@@ -202,6 +202,35 @@ run "guarantees" {
     error_message = "every DLQ alarm is among the stack's alarms (and so on the dashboard)"
   }
 
+  assert {
+    condition = alltrue(flatten([
+      for fn in concat(values(output.function_names), values(output.documents_function_names), ["sluice-${output.environment}-etl-step"]) :
+      [contains(output.alarm_names, "${fn}-errors"), contains(output.alarm_names, "${fn}-throttles")]
+    ]))
+    error_message = "every function of every pipeline (documents steps, fraud scorer and audit, report, retraining, authorizer too) has its errors and throttles alarms among the stack's alarms"
+  }
+
+  assert {
+    condition = alltrue([
+      for name in ["documents", "documents-start", "etl"] : contains(output.alarm_names, "sluice-${output.environment}-${name}-executions-failed")
+    ])
+    error_message = "every state machine's failed-executions alarm is among the stack's alarms"
+  }
+
+  assert {
+    condition = alltrue(concat(
+      [for suffix in ["iterator-age", "write-throttled"] : contains(output.alarm_names, "sluice-${output.environment}-transactions-${suffix}")],
+      [for k in ["fraud_scorer_failures", "fraud_audit_failures"] : contains(output.alarm_names, "${output.queues[k].name}-messages-visible")],
+      [contains(output.alarm_names, "sluice-${output.environment}-inference-api-5xx")],
+    ))
+    error_message = "the stream's alarms, its on-failure queues' alarms and the HTTP API's alarm are among the stack's alarms"
+  }
+
+  assert {
+    condition     = length(output.dashboard_alarm_arns) == length(distinct(output.alarm_names))
+    error_message = "the dashboard shows each alarm once (split over several status widgets past 100) and nothing else"
+  }
+
   # --- every bus has an archive (replays), kept 7 days in dev
   assert {
     condition     = toset(keys(output.event_archives)) == toset(["default", "domain"])
@@ -260,8 +289,8 @@ run "names_and_wiring" {
       output.inference_jobs_table_name == "sluice-${output.environment}-predictions"
       && output.inference_model_bucket_name == "sluice-${output.environment}-111122223333-models"
       && output.inference_worker_function_name == "sluice-${output.environment}-inference-worker"
-      && toset(output.pipelines.inference.trigger.routes) == toset(["POST /predictions", "GET /predictions/{id}"])
+      && toset(output.pipelines.inference.trigger.routes) == toset(["POST /predictions", "GET /predictions/{id}", "POST /feedback"])
     )
-    error_message = "the inference pipeline: names, and the API's two routes"
+    error_message = "the inference pipeline: names, and the API's routes (POST /feedback: retraining)"
   }
 }

@@ -20,7 +20,10 @@ module "dashboard" {
       title     = "Ingest"
       functions = ["sluice-example-ingest-processor"]
       queues    = [{ name = "sluice-example-ingest", dlq_name = "sluice-example-ingest-dlq" }]
-      metrics   = [{ name = "ObjectsProcessed", service = "ingest_processor" }]
+      metrics = [
+        { name = "ObjectsProcessed", service = "ingest_processor" },
+        { name = "ObjectsRejected", service = "ingest_processor", dimensions = ["code"] },
+      ]
     }
     stream = {
       functions = ["sluice-example-scorer"]
