@@ -18,7 +18,6 @@ PARAMETER = "/sluice-test/api-keys"
 @pytest.fixture
 def ssm(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("API_KEYS_PARAMETER", PARAMETER)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "api-authorizer")
     monkeypatch.delenv("FAILURES_TABLE", raising=False)  # the module gives the authorizer none
     client = boto3.client("ssm", region_name="us-east-1")
     client.put_parameter(Name=PARAMETER, Value=json.dumps({}), Type="SecureString")

@@ -73,7 +73,7 @@ _TOKEN = re.compile(
         (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
       | (?P<string>"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_][A-Za-z0-9_-]*)
-      | (?P<punct>[.,()\[\]])
+      | (?P<punct>[.,()\[\]{}]|=(?![=>]))
     )""",
     re.VERBOSE,
 )
@@ -181,6 +181,29 @@ class Evaluator:
             if not rest or rest[0] != ("punct", ")"):
                 raise Unsupported("unbalanced parentheses")
             return value, rest[1:]
+        if kind == "punct" and text == "[":  # a tuple literal: [a, b, ...]
+            items: list[Any] = []
+            while rest and rest[0] != ("punct", "]"):
+                item, rest = self._parse(rest)
+                items.append(item)
+                if rest and rest[0] == ("punct", ","):
+                    rest = rest[1:]
+            if not rest:
+                raise Unsupported("unbalanced brackets")
+            return items, rest[1:]
+        if kind == "punct" and text == "{":  # an object literal: {key = value, "key" = value, ...}
+            obj: dict[str, Any] = {}
+            while rest and rest[0] != ("punct", "}"):
+                (key_kind, key_text), rest = rest[0], rest[1:]
+                if not rest or rest[0] != ("punct", "="):
+                    raise Unsupported(f"object key {key_text!r} without '='")
+                value, rest = self._parse(rest[1:])
+                obj[self.template(key_text[1:-1]) if key_kind == "string" else key_text] = value
+                if rest and rest[0] == ("punct", ","):
+                    rest = rest[1:]
+            if not rest:
+                raise Unsupported("unbalanced braces")
+            return obj, rest[1:]
         if kind != "name":
             raise Unsupported(f"unexpected {text!r}")
         if rest and rest[0] == ("punct", "("):
