@@ -125,11 +125,15 @@ class Terraform:
         self.run("plan", "-input=false", "-lock=false", f"-parallelism={PARALLELISM}", f"-out={plan_file}", *self._vars(), *overrides, capture=True)
         shown = self.run("show", "-json", str(plan_file), capture=True)
         plan = json.loads(shown.stdout)
-        return [
-            {"address": change["address"], "actions": change["change"]["actions"]}
-            for change in plan.get("resource_changes", [])
-            if change["change"]["actions"] not in (["no-op"], ["read"])
-        ]
+        changes = []
+        for change in plan.get("resource_changes", []):
+            if change["change"]["actions"] in (["no-op"], ["read"]):
+                continue
+            before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
+            # Which attributes differ (values left out: they may be secrets): what a failed plan check reports.
+            differing = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            changes.append({"address": change["address"], "actions": change["change"]["actions"], "attributes": differing})
+        return changes
 
     def outputs(self) -> dict[str, Any]:
         shown = self.run("output", "-json", capture=True)
