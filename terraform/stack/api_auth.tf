@@ -74,7 +74,7 @@ locals {
   http_api_authorizer = {
     type               = "REQUEST"
     function_name      = module.api_authorizer.function_name
-    function_arn       = module.api_authorizer.function_arn
+    invoke_arn         = module.api_authorizer.invoke_arn
     result_ttl_seconds = var.api_authorizer_cache_seconds
   }
 }

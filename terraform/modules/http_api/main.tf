@@ -1,6 +1,3 @@
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
-
 locals {
   default_stage = var.stage_name == "$default"
 
@@ -75,7 +72,7 @@ resource "aws_apigatewayv2_authorizer" "this" {
   identity_sources = var.authorizer.identity_sources
 
   # REQUEST: a Lambda authorizer answering {"isAuthorized": bool, "context": {...}}.
-  authorizer_uri                    = var.authorizer.type == "REQUEST" ? "arn:${data.aws_partition.current.partition}:apigateway:${data.aws_region.current.name}:lambda:path/2015-03-31/functions/${var.authorizer.function_arn}/invocations" : null
+  authorizer_uri                    = var.authorizer.type == "REQUEST" ? var.authorizer.invoke_arn : null
   authorizer_payload_format_version = var.authorizer.type == "REQUEST" ? "2.0" : null
   enable_simple_responses           = var.authorizer.type == "REQUEST" ? true : null
   authorizer_result_ttl_in_seconds  = var.authorizer.type == "REQUEST" ? var.authorizer.result_ttl_seconds : null

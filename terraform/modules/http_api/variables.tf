@@ -55,14 +55,14 @@ variable "routes" {
 variable "authorizer" {
   description = <<-EOT
     How non-public routes are authorized. type REQUEST: a Lambda authorizer (payload format 2.0, simple
-    responses) given by function_name and function_arn, fed the identity_sources (default the Authorization
+    responses) given by function_name and invoke_arn (the function's invoke_arn attribute), fed the identity_sources (default the Authorization
     header) and cached result_ttl_seconds per identity (0 = no cache). type JWT: issuer and audience of an OIDC
     provider (e.g. a Cognito user pool). null is allowed only if every route is public.
   EOT
   type = object({
     type               = string
     function_name      = optional(string)
-    function_arn       = optional(string)
+    invoke_arn         = optional(string)
     identity_sources   = optional(list(string), ["$request.header.Authorization"])
     result_ttl_seconds = optional(number, 300)
     issuer             = optional(string)
@@ -76,8 +76,8 @@ variable "authorizer" {
   }
 
   validation {
-    condition     = var.authorizer == null || try(var.authorizer.type, "") != "REQUEST" || can(regex("^arn:[^:]+:lambda:", var.authorizer.function_arn))
-    error_message = "a REQUEST authorizer needs function_name and a Lambda function_arn."
+    condition     = var.authorizer == null || try(var.authorizer.type, "") != "REQUEST" || can(regex("^arn:[^:]+:apigateway:[^:]+:lambda:path/2015-03-31/functions/arn:[^:]+:lambda:", var.authorizer.invoke_arn))
+    error_message = "a REQUEST authorizer needs function_name and the function's invoke_arn."
   }
 
   validation {

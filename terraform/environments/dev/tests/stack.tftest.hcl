@@ -47,7 +47,10 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:lambda:eu-west-1:111122223333:layer:sluice-shared:1", layer_arn = "arn:aws:lambda:eu-west-1:111122223333:layer:sluice-shared" }
   }
   mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:111122223333:function:sluice-function" }
+    defaults = {
+      arn        = "arn:aws:lambda:eu-west-1:111122223333:function:sluice-function"
+      invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:111122223333:function:sluice-function/invocations"
+    }
   }
   mock_resource "aws_cloudwatch_event_bus" {
     defaults = { arn = "arn:aws:events:eu-west-1:111122223333:event-bus/sluice-domain" }

@@ -12,12 +12,6 @@ mock_provider "aws" {
   mock_resource "aws_apigatewayv2_authorizer" {
     defaults = { id = "auth001" }
   }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/apigateway/sluice-test-api" }
   }
@@ -41,7 +35,7 @@ variables {
   authorizer = {
     type          = "REQUEST"
     function_name = "sluice-test-authorizer"
-    function_arn  = "arn:aws:lambda:us-east-1:123456789012:function:sluice-test-authorizer"
+    invoke_arn    = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:sluice-test-authorizer/invocations"
   }
   alarm_topic_arn = "arn:aws:sns:us-east-1:123456789012:sluice-test-alarms"
 }

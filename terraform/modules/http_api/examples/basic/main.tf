@@ -101,7 +101,7 @@ module "api" {
   authorizer = {
     type               = "REQUEST"
     function_name      = aws_lambda_function.hello["allow"].function_name
-    function_arn       = aws_lambda_function.hello["allow"].arn
+    invoke_arn         = aws_lambda_function.hello["allow"].invoke_arn
     result_ttl_seconds = 0
   }
 }
