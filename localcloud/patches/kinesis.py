@@ -6,6 +6,10 @@ moto numbers a shard's records with `max(keys) + 1`, computed as `list(self.reco
 (quadratic in the shard's length, and racy between two server threads), and invokes every mapped function once
 per record inside the put. Records arrive at `utcnow()`, which a test cannot move; MaximumRecordAgeInSeconds and
 the iterator age are measured on the controllable clock instead.
+
+Tags: moto's CreateStream ignores its `Tags` parameter (the AWS provider sends the tags there and makes no
+AddTagsToStream call, so every plan after apply showed `tags_all` drift), and ListTagsForStream returned the
+`ExclusiveStartTagKey` itself on the next page (the start key is exclusive in AWS).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ _GUARD = threading.Lock()
 
 
 def install() -> None:
-    from moto.kinesis import models
+    from moto.kinesis import models, responses
 
     # Arrival timestamps (ApproximateArrivalTimestamp, record age) on the controllable clock.
     models.utcnow = lambda: datetime.fromtimestamp(CLOCK.time(), tz=UTC).replace(tzinfo=None)
@@ -89,3 +93,24 @@ def install() -> None:
     models.Shard.get_max_sequence_number = get_max_sequence_number
     models.Shard.get_min_sequence_number = get_min_sequence_number
     models.Shard.get_records = get_records
+
+    create_stream = responses.KinesisResponse.create_stream
+
+    def create_stream_with_tags(self: Any) -> Any:
+        result = create_stream(self)
+        tags = self._get_param("Tags") or {}
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+        return result
+
+    responses.KinesisResponse.create_stream = create_stream_with_tags
+
+    def list_tags_for_stream(
+        self: Any, stream_arn: str | None, stream_name: str | None, exclusive_start_tag_key: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        stream = self.describe_stream(stream_arn=stream_arn, stream_name=stream_name)
+        keys = sorted(k for k in stream.tags if not exclusive_start_tag_key or k > exclusive_start_tag_key)
+        page = keys[:limit] if limit else keys
+        return {"HasMoreTags": len(page) < len(keys), "Tags": [{"Key": k, "Value": stream.tags[k]} for k in page]}
+
+    models.KinesisBackend.list_tags_for_stream = list_tags_for_stream

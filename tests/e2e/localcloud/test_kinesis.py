@@ -243,3 +243,16 @@ def test_starting_position_at_timestamp(cloud, role_arn, unique):
     consumer.map(stream.arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=now - timedelta(seconds=50))
     wait_until(lambda: consumer.status()["records_done"] == 2, timeout=20, what="records after the timestamp")
     assert [b["i"] for batch in consumer.batches() for b in _bodies(batch)] == [3, 4]
+
+
+def test_tags_given_at_creation_are_listed_and_paged_like_aws(cloud, unique):
+    """The AWS provider tags a stream in CreateStream; a plan after apply must find those tags (no tags_all drift)."""
+    kinesis = cloud.boto3_client("kinesis")
+    tags = {"Project": "sluice", "Environment": "local", "ManagedBy": "terraform"}
+    kinesis.create_stream(StreamName=unique, ShardCount=1, Tags=tags)
+    assert {t["Key"]: t["Value"] for t in kinesis.list_tags_for_stream(StreamName=unique)["Tags"]} == tags
+
+    first = kinesis.list_tags_for_stream(StreamName=unique, Limit=2)
+    assert [t["Key"] for t in first["Tags"]] == ["Environment", "ManagedBy"] and first["HasMoreTags"]
+    rest = kinesis.list_tags_for_stream(StreamName=unique, Limit=2, ExclusiveStartTagKey="ManagedBy")
+    assert [t["Key"] for t in rest["Tags"]] == ["Project"] and not rest["HasMoreTags"]

@@ -124,22 +124,22 @@ def test_emf_output_becomes_cloudwatch_metrics_with_percentiles(cloud, role_arn,
     response = lam.invoke(FunctionName=unique, Payload=json.dumps({"service": unique, "latencies": latencies}))
     assert "FunctionError" not in response, response["Payload"].read()
     dimensions = [{"Name": "service", "Value": unique}]
-    wait_until(
-        lambda: any(m["MetricName"] == "ProcessingLatency" for m in cloudwatch.list_metrics(Namespace="OpsTest", Dimensions=dimensions)["Metrics"]),
-        timeout=20,
-        what="the EMF metric listed",
-    )
 
     def query(qid, name, stat):
         return {"Id": qid, "MetricStat": {"Metric": {"Namespace": "OpsTest", "MetricName": name, "Dimensions": dimensions}, "Period": 3600, "Stat": stat}}
 
-    end = datetime.now(tz=UTC) + timedelta(minutes=1)
-    results = cloudwatch.get_metric_data(
-        MetricDataQueries=[query("sum", "Processed", "Sum"), query("p50", "ProcessingLatency", "p50"), query("p99", "ProcessingLatency", "p99")],
-        StartTime=end - timedelta(hours=1),
-        EndTime=end,
-    )["MetricDataResults"]
-    values = {r["Id"]: sum(r["Values"]) for r in results}
+    def metrics():
+        end = datetime.now(tz=UTC) + timedelta(minutes=1)
+        results = cloudwatch.get_metric_data(
+            MetricDataQueries=[query("sum", "Processed", "Sum"), query("p50", "ProcessingLatency", "p50"), query("p99", "ProcessingLatency", "p99")],
+            StartTime=end - timedelta(hours=1),
+            EndTime=end,
+        )["MetricDataResults"]
+        return {r["Id"]: sum(r["Values"]) for r in results}
+
+    # The function's log lines are forwarded as they are read: wait until all 100 documents have landed.
+    wait_until(lambda: metrics()["sum"] >= 100, timeout=20, what="the 100 EMF documents as metrics")
+    values = metrics()
     assert values == {"sum": 100.0, "p50": 50.0, "p99": 99.0}
     assert cloud.status()["emf"]["documents"] >= 100
 
