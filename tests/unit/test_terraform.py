@@ -297,13 +297,41 @@ def test_every_alarm_of_the_stack_is_in_alarm_names() -> None:
     assert not missing, f"alarms missing from local.alarm_names (terraform/stack/observability.tf): {missing}"
 
 
-def test_environments_reexport_every_stack_output() -> None:
+ENV_OUTPUTS_HEADER = (
+    "# Re-exports of every stack output (terraform output -json; sluicectl and the tests read these). Generated from\n"
+    "# terraform/stack/outputs*.tf by tests/unit/test_terraform.py (SLUICE_TF_DOCS=update rewrites this file).\n"
+)
+
+
+def render_environment_outputs() -> str:
+    """An environment's outputs.tf: every stack output re-exported under its own name, description and sensitivity."""
+    rendered = [ENV_OUTPUTS_HEADER]
+    for output in blocks(TF_ROOT / "stack", "output"):
+        lines = [f'output "{output.name}" {{']
+        description = output.attributes.get("description", '""')
+        lines.append(f"  description = {description}")
+        lines.append(f"  value       = module.stack.{output.name}")
+        if output.attributes.get("sensitive") == "true":
+            lines.append("  sensitive   = true")
+        rendered.append("\n".join(lines) + "\n}\n")
+    return "\n".join(rendered)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=_rel)
+def test_environments_reexport_every_stack_output(env: Path) -> None:
+    """sluicectl and the tests read `terraform output` of an environment: it must carry every stack output."""
+    path, expected = env / "outputs.tf", render_environment_outputs()
+    if path.read_text() == expected:
+        return
+    if os.environ.get("SLUICE_TF_DOCS") == "update":
+        path.write_text(expected)
+        return
+    outputs = {o.name for o in blocks(env, "output")}
     stack_outputs = {o.name for o in blocks(TF_ROOT / "stack", "output")}
-    for env in ENVIRONMENTS:
-        outputs = {o.name: o for o in blocks(env, "output")}
-        assert set(outputs) == stack_outputs, f"{_rel(env)}/outputs.tf differs from the stack's outputs"
-        for name, output in outputs.items():
-            assert output.attributes["value"] == f"module.stack.{name}", f"{_rel(env)}: output {name}"
+    pytest.fail(
+        f"{_rel(path)} is out of date (missing {sorted(stack_outputs - outputs)}, extra {sorted(outputs - stack_outputs)}); "
+        "regenerate with: SLUICE_TF_DOCS=update .venv/bin/pytest tests/unit/test_terraform.py -k reexport"
+    )
 
 
 @pytest.mark.parametrize("config", DOCUMENTED, ids=_rel)

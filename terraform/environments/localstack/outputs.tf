@@ -1,5 +1,5 @@
 # Re-exports of every stack output (terraform output -json; sluicectl and the tests read these). Generated from
-# terraform/stack/outputs*.tf; tests/unit/test_terraform.py checks the two lists match.
+# terraform/stack/outputs*.tf by tests/unit/test_terraform.py (SLUICE_TF_DOCS=update rewrites this file).
 
 output "environment" {
   description = "Environment name."
@@ -322,7 +322,7 @@ output "dashboard_name" {
 }
 
 output "dashboard_alarm_arns" {
-  description = "Alarms shown in the dashboard's status widget (every alarm of the stack)."
+  description = "Alarms shown in the dashboard's status widgets, read back from the dashboard body (every alarm of the stack)."
   value       = module.stack.dashboard_alarm_arns
 }
 
