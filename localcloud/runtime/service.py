@@ -29,6 +29,37 @@ if TYPE_CHECKING:
     from ..cloud import LocalCloud
 
 log = logging.getLogger("localcloud.lambda")
+DIGEST_CACHE_SIZE = 256  # code zips whose SHA-256 is remembered (functions + layers of a stack, with room)
+
+
+class CodeDigests:
+    """SHA-256 of the code zips moto holds, computed once per bytes object.
+
+    spec_for runs on every invocation, and hashing the ML layer's ~47 MB zip took ~31 ms of CPU on an idle core
+    each time (py-spy under the stream benchmark: the largest single cost of a fraud scorer invocation). moto keeps
+    one immutable bytes object per function version and layer version and assigns a new one when the code
+    changes, so the object itself is the key; an entry holds its object, so the id cannot be reused meanwhile.
+    """
+
+    def __init__(self, size: int = DIGEST_CACHE_SIZE) -> None:
+        self._size = size
+        self._cache: collections.OrderedDict[int, tuple[bytes, str]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0
+
+    def __call__(self, code: bytes) -> str:
+        with self._lock:
+            cached = self._cache.get(id(code))
+            if cached is not None and cached[0] is code:
+                self._cache.move_to_end(id(code))
+                return cached[1]
+        digest = hashlib.sha256(code).hexdigest()
+        with self._lock:
+            self.computed += 1
+            self._cache[id(code)] = (code, digest)
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return digest
 
 
 class Throttled(Exception):
@@ -187,6 +218,7 @@ class LambdaService:
         self._logs = logs
         self._pools: dict[str, _Pool] = {}
         self._active_key: dict[str, str] = {}  # function arn -> current config key
+        self._digest = CodeDigests()
         self._lock = threading.Lock()
         self.stats: dict[str, FunctionStats] = collections.defaultdict(FunctionStats)
         self._runtime_dir = artifacts.runtime_dir(self._config.home / "runtime")
@@ -226,12 +258,12 @@ class LambdaService:
             version = backend.layers_versions_by_arn(layer["Arn"])
             if version is None:
                 raise RuntimeError(f"layer {layer['Arn']} of {fn.function_name} does not exist")
-            layer_sha = hashlib.sha256(version.code_bytes).hexdigest()  # moto's CodeSha256 is base64: not a path
+            layer_sha = self._digest(version.code_bytes)  # moto's CodeSha256 is base64: not a path
             layer_dirs.append(artifacts.extract(version.code_bytes, layer_sha, self._config.code_dir / "layers"))
             layer_shas.append(layer_sha)
         if not getattr(fn, "code_bytes", b""):
             raise RuntimeError(f"{fn.function_name} has no zip code (image functions are not supported locally)")
-        code_sha = hashlib.sha256(fn.code_bytes).hexdigest()
+        code_sha = self._digest(fn.code_bytes)
         code_dir = artifacts.extract(fn.code_bytes, code_sha, self._config.code_dir / "functions")
         environment = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
         reserved = fn.reserved_concurrency

@@ -335,3 +335,30 @@ def test_the_handler_answers_a_partial_batch_response_and_fails_when_the_first_r
     ]
     with pytest.raises(BatchProcessingError):
         handler.handler({"Records": batch[1:]}, lambda_context)  # Lambda bisects
+
+
+def test_the_handler_counts_alert_reasons_in_one_emf_document_per_reason_and_batch(
+    env, monkeypatch, lambda_context, capsys
+) -> None:
+    ports, _, _, _ = env
+    for name, value in {
+        "FEATURES_TABLE": FEATURES,
+        "ALERTS_TABLE": ALERTS,
+        "EVENT_BUS_NAME": "bus",
+        "MODEL_BUCKET": "models",
+    }.items():
+        monkeypatch.setenv(name, value)
+    from fraud_scorer import handler
+
+    runtime = handler.Runtime(settings=None, models=None, ports=ports)  # type: ignore[arg-type]
+    monkeypatch.setattr(handler, "runtime", lambda: runtime)
+    monkeypatch.setattr(handler, "current_model", lambda rt: None)
+    users = [f"emf-{i}" for i in range(7)]
+    batch = [record(txn(u, NY, 0)) for u in users] + [record(txn(u, LA, 20, amount=7000)) for u in users]
+    capsys.readouterr()
+    response = handler.handler({"Records": batch}, lambda_context)
+    assert response["batchItemFailures"] == []
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    reasons = [d for d in documents if "FraudAlertReasons" in d]
+    assert len(reasons) == 1, reasons  # not one per alert
+    assert reasons[0]["reason"] == logic.RULE_REASON and reasons[0]["FraudAlertReasons"] == [7.0]

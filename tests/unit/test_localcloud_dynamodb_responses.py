@@ -78,3 +78,55 @@ def test_item_responses_are_unchanged(aws, monkeypatch) -> None:
 @pytest.mark.parametrize("operation", ["GetItem", "BatchGetItem", "Query", "Scan"])
 def test_the_fast_path_covers_the_read_operations(operation) -> None:
     assert operation in dynamodb_responses.ITEM_OPERATIONS
+
+
+def _moto_parse(operation: str, body: bytes) -> dict:
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.utils import get_service_model
+
+    parser = PROTOCOL_PARSERS["json"](get_service_model("dynamodb").operation_model(operation), map_type=dict)
+    return parser.parse({"method": "POST", "values": {}, "headers": {}, "body": body, "url_path": "/", "url_params": {}})
+
+
+ITEM = {
+    "user_id": {"S": "u1"},
+    "features": {"S": '{"lat":1.5,"seq":"4960"}'},
+    "txn_count": {"N": "3"},
+    "ss": {"SS": ["a", "b"]},
+    "m": {"M": {"l": {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}}},
+}
+REQUESTS = [
+    ("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": ITEM}}, {"DeleteRequest": {"Key": {"user_id": {"S": "u2"}}}}]}}),
+    ("BatchGetItem", {"RequestItems": {"t": {"Keys": [{"user_id": {"S": "u1"}}], "ConsistentRead": True}}}),
+    ("PutItem", {"TableName": "t", "Item": ITEM, "ConditionExpression": "attribute_not_exists(user_id)"}),
+    ("UpdateItem", {"TableName": "t", "Key": {"user_id": {"S": "u1"}}, "UpdateExpression": "ADD n :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}, "ReturnValues": "ALL_NEW"}),
+    ("Query", {"TableName": "t", "KeyConditionExpression": "user_id = :u", "Limit": 5,
+               "ExpressionAttributeValues": {":u": {"S": "u1"}}, "ExclusiveStartKey": {"user_id": {"S": "u0"}}}),
+]
+
+
+@pytest.mark.parametrize(("operation", "request_"), REQUESTS, ids=[op for op, _ in REQUESTS])
+def test_item_requests_parse_as_moto_parses_them(operation, request_) -> None:
+    import json
+
+    body = json.dumps(request_).encode()
+    fast = dynamodb_responses.fast_params(operation, body)
+    assert fast is not None
+    assert fast == _moto_parse(operation, body)
+
+
+@pytest.mark.parametrize(
+    ("operation", "request_"),
+    [
+        ("PutItem", {"TableName": "t", "Item": {"k": {"S": "x"}, "b": {"B": "AAE="}}}),  # bytes after parsing
+        ("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": {"k": {"BS": ["AAE="]}}}}]}}),
+        ("GetItem", {"TableName": "t", "Key": {"k": {"S": "x"}}, "ProjectionExpression": None}),  # dropped
+        ("GetItem", {"TableName": "t", "Key": {"k": {"S": "x"}}, "NotAMember": 1}),  # dropped
+        ("CreateTable", {"TableName": "t"}),  # not an item operation
+    ],
+)
+def test_what_the_shape_parser_changes_falls_back_to_it(operation, request_) -> None:
+    import json
+
+    assert dynamodb_responses.fast_params(operation, json.dumps(request_).encode()) is None
