@@ -27,6 +27,7 @@ faults need the local cloud. The invariant: after the redrive, lost = 0 and dupl
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -266,6 +267,10 @@ class Driver:
         """Functions behind event sources: every fault applies (AWS retries them)."""
         raise NotImplementedError
 
+    #: Whether the pipeline dead-letters what its retries cannot finish (a DLQ, an on-failure destination): the
+    #: outage phase fails its functions every time and expects every input of the phase in a DLQ.
+    dead_letters = True
+
     def sync_functions(self) -> list[str]:
         """Functions called synchronously by a client: errors and throttles only (the client retries those; a
         timeout after the work was done needs a client idempotency key, which no API here takes yet)."""
@@ -358,6 +363,7 @@ class RoutingDriver(Driver):
         super().__init__(*args)
         self.unroutable: dict[str, set[str]] = defaultdict(set)  # item -> event ids of its unroutable events
         self.line_items: dict[tuple[str, int], str] = {}  # (file key, line) -> item
+        self.foreign_ids: dict[str, str] = {}  # record ids of fuzzed lines that do not carry the run id -> item
 
     def functions(self) -> list[str]:
         names = self.outputs["function_names"]
@@ -404,8 +410,25 @@ class RoutingDriver(Driver):
             item = f"{key}:L1"
             self.line_items[(key, 1)] = item
             self.line_items[(record_id, 0)] = item
+            named = self._record_id(line)
+            if named is not None and named != record_id:
+                # Hypothesis replaced the id with one of its own: the same one in every run (it is
+                # derandomized), so it may have been processed by an earlier run on this cloud already.
+                self.line_items[(named, 0)] = item
+                self.foreign_ids[named] = item
             items.append(item)
         return Batch(phase, items, {"prefix": prefix})
+
+    @staticmethod
+    def _record_id(line: bytes) -> str | None:
+        """The record_id a line names, read as the router reads it (UTF-8 JSON), if it has one."""
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+        record_id = record.get("record_id") if isinstance(record, dict) else None
+        # The router's rule for a usable id (record_router.logic.RECORD_ID): else it routes a fallback id.
+        return record_id if isinstance(record_id, str) and re.fullmatch(r"[^\s]{1,256}", record_id) else None
 
     def _read_unroutable(self) -> None:
         """Drain this run's "Record Unroutable" events from the unroutable queue (the pipeline's client side)."""
@@ -479,7 +502,28 @@ class RoutingDriver(Driver):
             item = self._item_of({"record_id": row["record_id"]["S"], "origin": origin}) or row["record_id"]["S"]
             made[item] += 1
             where[item] = PROCESSED
+        # A record whose id was processed before this run (an earlier run sent the same fuzzed id): the processor
+        # found its result and wrote nothing (exactly once per record_id), so the result is the earlier row,
+        # which names the earlier file. Processed, not lost; not a duplicate either (no second result).
+        seen = {row["record_id"]["S"] for row in rows}
+        earlier = [record_id for record_id, item in self.foreign_ids.items() if record_id not in seen and where.get(item) is None]
+        for record_id in self._existing(earlier):
+            item = self.foreign_ids[record_id]
+            made[item] += 1
+            where[item] = PROCESSED
         return [tally(b.phase, b.items, where, made) for b in batches]
+
+    def _existing(self, record_ids: list[str]) -> set[str]:
+        """Which of `record_ids` have a result row (BatchGetItem by key)."""
+        table = self.outputs["routing_results_table_name"]
+        found: set[str] = set()
+        for start in range(0, len(record_ids), 100):
+            pending: dict[str, Any] = {table: {"Keys": [{"record_id": {"S": r}} for r in record_ids[start : start + 100]], "ConsistentRead": True, "ProjectionExpression": "record_id"}}
+            while pending:
+                response = self.clients("dynamodb").batch_get_item(RequestItems=pending)
+                found.update(row["record_id"]["S"] for row in response["Responses"].get(table, []))
+                pending = response.get("UnprocessedKeys") or {}
+        return found
 
 
 class FanoutDriver(Driver):
@@ -702,6 +746,11 @@ class DocumentsDriver(Driver):
     ETag, so a duplicate start is refused by name) -> a results row, or a failure record with the reason."""
 
     name = "documents"
+    # Step Functions calls the steps and retries them itself (3 attempts, backoff); what still fails is caught and
+    # recorded (the failures table) or, if recording fails too, the execution fails with its error and cause. No
+    # DLQ and no redrive of a document (its execution name is taken for good), so no outage phase either: its
+    # steps get the faults of phases 2-4 only.
+    dead_letters = False
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -1070,6 +1119,8 @@ def run(
             # Every function behind an event source fails every time: what is sent now ends in a DLQ, and the
             # redrive below must bring all of it to processed (or a failure record).
             for driver in drivers:
+                if not driver.dead_letters:
+                    continue  # its faults stay as in phases 2-4
                 for function in driver.functions():
                     cloud.set_fault(function, error_rate=1.0)
             phase("outage", max(1, scale // 2))
