@@ -902,7 +902,10 @@ class StreamDriver(Driver):
 
         dynamodb = self.clients("dynamodb")
         where: dict[str, str] = {}
-        ranges = [r for r in (kinesis_redrive.parse_range(m) for m in peek(self.clients("sqs"), self.outputs["fraud_scorer_failures_queue_url"])) if r]
+        # On-failure records are in their queue or, once received maxReceiveCount times (by peeks like this one:
+        # SQS has no way to look without receiving), in that queue's DLQ, which the SQS redrive moves back.
+        messages = [*peek(self.clients("sqs"), self.outputs["fraud_scorer_failures_queue_url"]), *(e for e in dlq if isinstance(e, dict))]
+        ranges = [r for r in (kinesis_redrive.parse_range(m) for m in messages) if r]
         in_range = {item for (shard, sequence), item in self.positions.items() if any(r.covers(shard, sequence) for r in ranges)}
         for row in failure_items(dynamodb, self.outputs["failures_table_name"], self.PIPELINE, f"{self.outputs['stream_name']}/"):
             _, shard, sequence = row["item_id"]["S"].rsplit("/", 2)

@@ -71,9 +71,10 @@ class FailedRange:
 
 
 def parse_range(message: dict[str, Any]) -> FailedRange | None:
-    """An SQS message -> the range it describes; None if it is not a Kinesis on-failure record."""
+    """An SQS message (or its body, already parsed) -> the range it describes; None if it is not a Kinesis
+    on-failure record."""
     try:
-        body = json.loads(message["Body"])
+        body = json.loads(message["Body"]) if "Body" in message else message
         info = body[BATCH_INFO]
         context = body.get("requestContext") or {}
         return FailedRange(
