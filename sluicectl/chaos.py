@@ -27,6 +27,7 @@ faults need the local cloud. The invariant: after the redrive, lost = 0 and dupl
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -266,6 +267,10 @@ class Driver:
         """Functions behind event sources: every fault applies (AWS retries them)."""
         raise NotImplementedError
 
+    #: Whether the pipeline dead-letters what its retries cannot finish (a DLQ, an on-failure destination): the
+    #: outage phase fails its functions every time and expects every input of the phase in a DLQ.
+    dead_letters = True
+
     def sync_functions(self) -> list[str]:
         """Functions called synchronously by a client: errors and throttles only (the client retries those; a
         timeout after the work was done needs a client idempotency key, which no API here takes yet)."""
@@ -358,6 +363,7 @@ class RoutingDriver(Driver):
         super().__init__(*args)
         self.unroutable: dict[str, set[str]] = defaultdict(set)  # item -> event ids of its unroutable events
         self.line_items: dict[tuple[str, int], str] = {}  # (file key, line) -> item
+        self.foreign_ids: dict[str, str] = {}  # record ids of fuzzed lines that do not carry the run id -> item
 
     def functions(self) -> list[str]:
         names = self.outputs["function_names"]
@@ -404,8 +410,25 @@ class RoutingDriver(Driver):
             item = f"{key}:L1"
             self.line_items[(key, 1)] = item
             self.line_items[(record_id, 0)] = item
+            named = self._record_id(line)
+            if named is not None and named != record_id:
+                # Hypothesis replaced the id with one of its own: the same one in every run (it is
+                # derandomized), so it may have been processed by an earlier run on this cloud already.
+                self.line_items[(named, 0)] = item
+                self.foreign_ids[named] = item
             items.append(item)
         return Batch(phase, items, {"prefix": prefix})
+
+    @staticmethod
+    def _record_id(line: bytes) -> str | None:
+        """The record_id a line names, read as the router reads it (UTF-8 JSON), if it has one."""
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+        record_id = record.get("record_id") if isinstance(record, dict) else None
+        # The router's rule for a usable id (record_router.logic.RECORD_ID): else it routes a fallback id.
+        return record_id if isinstance(record_id, str) and re.fullmatch(r"[^\s]{1,256}", record_id) else None
 
     def _read_unroutable(self) -> None:
         """Drain this run's "Record Unroutable" events from the unroutable queue (the pipeline's client side)."""
@@ -479,7 +502,28 @@ class RoutingDriver(Driver):
             item = self._item_of({"record_id": row["record_id"]["S"], "origin": origin}) or row["record_id"]["S"]
             made[item] += 1
             where[item] = PROCESSED
+        # A record whose id was processed before this run (an earlier run sent the same fuzzed id): the processor
+        # found its result and wrote nothing (exactly once per record_id), so the result is the earlier row,
+        # which names the earlier file. Processed, not lost; not a duplicate either (no second result).
+        seen = {row["record_id"]["S"] for row in rows}
+        earlier = [record_id for record_id, item in self.foreign_ids.items() if record_id not in seen and where.get(item) is None]
+        for record_id in self._existing(earlier):
+            item = self.foreign_ids[record_id]
+            made[item] += 1
+            where[item] = PROCESSED
         return [tally(b.phase, b.items, where, made) for b in batches]
+
+    def _existing(self, record_ids: list[str]) -> set[str]:
+        """Which of `record_ids` have a result row (BatchGetItem by key)."""
+        table = self.outputs["routing_results_table_name"]
+        found: set[str] = set()
+        for start in range(0, len(record_ids), 100):
+            pending: dict[str, Any] = {table: {"Keys": [{"record_id": {"S": r}} for r in record_ids[start : start + 100]], "ConsistentRead": True, "ProjectionExpression": "record_id"}}
+            while pending:
+                response = self.clients("dynamodb").batch_get_item(RequestItems=pending)
+                found.update(row["record_id"]["S"] for row in response["Responses"].get(table, []))
+                pending = response.get("UnprocessedKeys") or {}
+        return found
 
 
 class FanoutDriver(Driver):
@@ -702,6 +746,11 @@ class DocumentsDriver(Driver):
     ETag, so a duplicate start is refused by name) -> a results row, or a failure record with the reason."""
 
     name = "documents"
+    # Step Functions calls the steps and retries them itself (3 attempts, backoff); what still fails is caught and
+    # recorded (the failures table) or, if recording fails too, the execution fails with its error and cause. No
+    # DLQ and no redrive of a document (its execution name is taken for good), so no outage phase either: its
+    # steps get the faults of phases 2-4 only.
+    dead_letters = False
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -751,14 +800,175 @@ class DocumentsDriver(Driver):
         return [tally(b.phase, b.items, where, Counter()) for b in batches]
 
 
+class StreamDriver(Driver):
+    """Pipeline 5: transactions put to the Kinesis stream -> the fraud scorer (event source mapping: bisect, retries,
+    on-failure destination) -> the user's state in the feature store. Each transaction has a user of its own, so
+    the feature store says per transaction whether it was scored, and how often (``txn_count``: a record applied
+    twice counts 2). A batch the mapping gave up on is an on-failure record (shard and sequence range only): its
+    transactions are ``in DLQ`` until the redrive (``sluicectl.kinesis_redrive``) re-reads the range from the
+    stream and reprocesses it; what still fails then gets a failure record (``failure record``)."""
+
+    name = "stream"
+    PIPELINE = "stream"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.positions: dict[tuple[str, str], str] = {}  # (shard, sequence) -> item
+        self.keys: dict[str, tuple[str, str] | None] = {}  # item -> (user, transaction) its body names, if any
+        self.before: dict[str, int] = {}  # users not made by this run -> transactions applied before it sent any
+
+    def functions(self) -> list[str]:
+        return [self.outputs["fraud_scorer_function_name"]]
+
+    def queues(self) -> list[str]:
+        return []  # the stream is polled: no queue in the path
+
+    def template(self) -> dict[str, Any]:
+        marker = f"{self.run_id}-fuzz"
+        return {
+            "transaction_id": marker,
+            "user_id": marker,
+            "amount": 42.5,
+            "currency": "USD",
+            "location": {"lat": 40.7, "lon": -74.0},
+            "time": "2026-01-01T12:00:00.000Z",
+            "merchant": {"id": "m-fuzz", "category": "grocery"},
+        }
+
+    huge_bytes = 200_000
+
+    def send(self, phase: str, count: int, fuzz: list[tuple[str, bytes]] | None = None) -> Batch:
+        from . import stream
+
+        prefix = f"{self.run_id}-{phase}"
+        records: list[tuple[str, bytes, str]] = []  # (item, data, partition key)
+        if fuzz is None:
+            poison = count // 10  # as producers send them: a tenth malformed
+            run = stream.generate(count - poison, users=max(1, count), seed=len(phase), run_id=prefix, poison=list(range(5, 10 * poison, 10))[:poison])
+            for i, sample in enumerate(run.samples):
+                item = f"{prefix}-{i:05d}"
+                if sample.record is None:
+                    records.append((item, sample.raw, item))
+                    self.keys[item] = None
+                    continue
+                record = {**sample.record, "transaction_id": item, "user_id": f"u-{item}"}
+                records.append((item, json.dumps(record, separators=(",", ":")).encode(), f"u-{item}"))
+                self.keys[item] = (f"u-{item}", item)
+        else:
+            for i, (_, body) in enumerate(fuzz):
+                item = f"{prefix}-{i:05d}"
+                data = body.replace(f"{self.run_id}-fuzz".encode(), item.encode()) or b" "  # Kinesis takes no empty record
+                records.append((item, data, item))
+                self.keys[item] = self._names(data)
+            # A user the fuzzing named rather than this run (hypothesis's strings are the same in every run, and
+            # a UTF-16 body keeps the template's): its state may hold earlier runs' transactions already.
+            foreign = [names[0] for item, _, _ in records if (names := self.keys.get(item)) and item not in names[0] and names[0] not in self.before]
+            self.before.update(self._scored(self.clients("dynamodb"), foreign))
+            self.before.update({user: self.before.get(user, 0) for user in foreign})
+        kinesis = self.clients("kinesis")
+        stream_name = self.outputs["stream_name"]
+        for start in range(0, len(records), 100):
+            pending = records[start : start + 100]
+            for _ in range(20):
+                response = kinesis.put_records(StreamName=stream_name, Records=[{"Data": d, "PartitionKey": k} for _, d, k in pending])
+                retry = []
+                for (item, data, key), result in zip(pending, response["Records"], strict=True):
+                    if result.get("ErrorCode"):
+                        retry.append((item, data, key))
+                    else:
+                        self.positions[(result["ShardId"], result["SequenceNumber"])] = item
+                if not retry:
+                    break
+                pending = retry
+                time.sleep(0.2)
+        return Batch(phase, [item for item, _, _ in records])
+
+    @staticmethod
+    def _names(data: bytes) -> tuple[str, str] | None:
+        """The user and transaction a body names, read as the scorer reads it (JSON from bytes)."""
+        try:
+            body = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(body, dict):
+            return None
+        user, txn = body.get("user_id"), body.get("transaction_id")
+        if isinstance(user, str) and isinstance(txn, str) and 0 < len(user.encode("utf-8", "surrogatepass")) <= 1024:
+            return user, txn
+        return None
+
+    def count(self, batches: list[Batch], dlq: list[dict[str, Any]]) -> list[Tally]:
+        from . import kinesis_redrive
+
+        dynamodb = self.clients("dynamodb")
+        where: dict[str, str] = {}
+        # On-failure records are in their queue or, once received maxReceiveCount times (by peeks like this one:
+        # SQS has no way to look without receiving), in that queue's DLQ, which the SQS redrive moves back.
+        messages = [*peek(self.clients("sqs"), self.outputs["fraud_scorer_failures_queue_url"]), *(e for e in dlq if isinstance(e, dict))]
+        ranges = [r for r in (kinesis_redrive.parse_range(m) for m in messages) if r]
+        in_range = {item for (shard, sequence), item in self.positions.items() if any(r.covers(shard, sequence) for r in ranges)}
+        for row in failure_items(dynamodb, self.outputs["failures_table_name"], self.PIPELINE, f"{self.outputs['stream_name']}/"):
+            _, shard, sequence = row["item_id"]["S"].rsplit("/", 2)
+            item = self.positions.get((shard, sequence))
+            if item:
+                where[item] = FAILED
+        sent = [item for b in batches for item in b.items]
+        by_user: dict[str, list[str]] = defaultdict(list)
+        for item in sent:
+            names = self.keys.get(item)
+            if names and where.get(item) != FAILED:
+                by_user[names[0]].append(item)
+        counts = self._scored(dynamodb, list(by_user))
+        made: Counter[str] = Counter()
+        for user, items in by_user.items():
+            scored = counts.get(user, 0) - self.before.get(user, 0)
+            if scored <= 0:
+                continue
+            # One user per transaction, but a fuzzed body may name another's user: the first `scored` of the
+            # user's transactions not given up on are the ones applied; more applications than transactions
+            # are duplicates.
+            ordered = sorted(items, key=lambda i: i in in_range)
+            for item in ordered[:scored]:
+                where[item] = PROCESSED
+                made[item] = 1
+            made[ordered[0]] += max(0, scored - len(items))
+        for item in in_range:
+            where.setdefault(item, IN_DLQ)
+        return [tally(b.phase, b.items, where, made) for b in batches]
+
+    def _scored(self, dynamodb: Any, users: list[str]) -> dict[str, int]:
+        """user -> transactions applied to its state (the feature store's ``txn_count``)."""
+        table = self.outputs["fraud_features_table_name"]
+        out: dict[str, int] = {}
+        for start in range(0, len(users), 100):
+            pending: dict[str, Any] = {table: {"Keys": [{"user_id": {"S": u}} for u in users[start : start + 100]], "ConsistentRead": True, "ProjectionExpression": "user_id, txn_count"}}
+            while pending:
+                response = dynamodb.batch_get_item(RequestItems=pending)
+                for row in response["Responses"].get(table, []):
+                    out[row["user_id"]["S"]] = int(row.get("txn_count", {}).get("N", "0"))
+                pending = response.get("UnprocessedKeys") or {}
+        return out
+
+    def redrive(self) -> int:
+        """The on-failure records back through the scorer (see sluicectl.kinesis_redrive)."""
+        from . import kinesis_redrive
+
+        result = kinesis_redrive.redrive(
+            self.clients, self.outputs["fraud_scorer_failures_queue_url"], failures_table=self.outputs["failures_table_name"], pipeline=self.PIPELINE
+        )
+        return result.ranges
+
+
 DRIVERS: dict[str, type[Driver]] = {
     "ingest": IngestDriver,
     "routing": RoutingDriver,
     "fanout": FanoutDriver,
     "inference": InferenceDriver,
+    "documents": DocumentsDriver,
+    "stream": StreamDriver,
 }
-# Drivers that run only when named (`--pipeline documents`): pipelines still in progress on main.
-EXTRA_DRIVERS: dict[str, type[Driver]] = {"documents": DocumentsDriver}
+# Drivers that run only when named (`--pipeline NAME`): pipelines still in progress on main.
+EXTRA_DRIVERS: dict[str, type[Driver]] = {}
 ALL_DRIVERS = {**DRIVERS, **EXTRA_DRIVERS}
 
 
@@ -918,6 +1128,8 @@ def run(
             # Every function behind an event source fails every time: what is sent now ends in a DLQ, and the
             # redrive below must bring all of it to processed (or a failure record).
             for driver in drivers:
+                if not driver.dead_letters:
+                    continue  # its faults stay as in phases 2-4
                 for function in driver.functions():
                     cloud.set_fault(function, error_rate=1.0)
             phase("outage", max(1, scale // 2))
@@ -927,6 +1139,9 @@ def run(
     t0 = time.monotonic()
     sqs = clients("sqs")
     moved = redrive_all(sqs, outputs)
+    for driver in drivers:
+        if hasattr(driver, "redrive"):  # a pipeline whose dead letters no message move task can redrive
+            moved += driver.redrive()
     progress(f"redrive: {moved} DLQs redriven; waiting for every input of every phase")
     final = settle(cloud, drivers, batches, timeout, lambda s: progress(f"redrive: {s}"))
     for driver in drivers:

@@ -271,7 +271,7 @@ def chaos(
     scale: Annotated[int, typer.Option(help="Inputs per pipeline in the baseline and faults phases (the burst sends --burst times as many).")] = 20,
     burst: Annotated[int, typer.Option(help="Burst factor.")] = 10,
     fuzz: Annotated[int, typer.Option(help="Fuzzed bad inputs per pipeline (hypothesis).")] = 30,
-    pipeline: Annotated[list[str] | None, typer.Option(help=f"Only these pipelines (default {', '.join(chaos_suite.DRIVERS)}; also {', '.join(chaos_suite.EXTRA_DRIVERS)}).")] = None,
+    pipeline: Annotated[list[str] | None, typer.Option(help=f"Only these pipelines (default {', '.join(chaos_suite.DRIVERS)}" + (f"; also {', '.join(chaos_suite.EXTRA_DRIVERS)}" if chaos_suite.EXTRA_DRIVERS else "") + ").")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds each phase may take to settle.")] = 600.0,
     report_file: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON here.")] = None,
     artifacts: ArtifactsOption = ROOT / "dist",

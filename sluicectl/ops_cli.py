@@ -165,6 +165,38 @@ def dlq_inspect(
     console.print(table)
 
 
+def _redrive_stream_failures(ctx: Context, queue: str, dry_run: bool) -> bool:
+    """`dlq redrive` of a Kinesis on-failure queue; False when `queue` is not one (an SQS DLQ: message move task)."""
+    from . import kinesis_redrive
+
+    try:
+        info = ops.resolve_queue(ctx.client, queue, ctx.prefix)
+    except ops.OpsError:
+        return False
+    if info.name.endswith(ops.DLQ_SUFFIX) or not kinesis_redrive.is_on_failure_queue(ctx.client("sqs"), info.url):
+        return False
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task(f"redrive {info.name} (Kinesis ranges)", total=None)
+        result = kinesis_redrive.redrive(
+            ctx.client,
+            info.url,
+            failures_table=f"{ctx.prefix}-failures",
+            pipeline="stream",
+            dry_run=dry_run,
+            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    if dry_run:
+        console.print(f"[yellow]dry run[/]: would reprocess {result.records} record(s) of {result.ranges} range(s) from {info.name}")
+        return True
+    console.print(
+        f"{result.ranges} range(s), {result.records} record(s) re-read from the stream: {result.reprocessed} reprocessed, "
+        f"{len(result.stuck)} still failing (failure records written), {result.kept} range(s) kept (no longer in the stream in full)"
+    )
+    for stuck in result.stuck[:10]:
+        console.print(f"  [red]✗[/] {stuck.shard_id}/{stuck.sequence} ({stuck.partition_key}): {stuck.reason[:200]}")
+    return True
+
+
 @dlq_app.command("redrive")
 def dlq_redrive(
     queue: Annotated[str, typer.Argument(help="DLQ name (with or without the prefix), URL or ARN.")],
@@ -176,8 +208,12 @@ def dlq_redrive(
     env: EnvOption = "local",
     prefix: PrefixOption = None,
 ) -> None:
-    """Move the DLQ's messages back to their source queue with SQS's native message move task."""
+    """Move the DLQ's messages back to their source queue with SQS's native message move task. A Kinesis on-failure
+    destination (records that only say which shard range was given up on) is redriven by re-reading each range from
+    the stream and reprocessing it through the function (`sluicectl.kinesis_redrive`)."""
     ctx = Context(env, prefix)
+    if _redrive_stream_failures(ctx, queue, dry_run):
+        return
     try:
         plan = ops.plan_redrive(ctx.client, queue, ctx.prefix, to)
     except ops.OpsError as exc:
