@@ -15,11 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "layers" / "ml" / "python"))
 
+from sluice_ml import fraud  # noqa: E402
+
 from bench import baselines  # noqa: E402
 from bench.naive import document_handlers as docs  # noqa: E402
 from bench.naive import stream_handler  # noqa: E402
-from sluice_ml import fraud  # noqa: E402
-
 from sluicectl import documents as generator  # noqa: E402
 
 BUCKET, OUTPUT, TABLE = "naive-landing", "naive-output", "naive-results"
