@@ -369,6 +369,7 @@ def documents(
     *,
     warmup: int,
     seed: int,
+    sequential: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """S3 notification -> a trigger function per object -> StartExecution of a Standard workflow with one
     function per step (seed 001 pattern 3; seed 004's steps), clients and NLP models created in every call, the
@@ -430,6 +431,15 @@ def documents(
         if item["pk"]["S"].startswith(prefix)
     ]
     right = sum(f"-{item['sentiment']['S']}." in item["pk"]["S"] for item in rows)
+    # One document at a time: the Lambda time per document without the run's own invocations competing for the
+    # two cores (on AWS each invocation has its own CPU share), the figure the cost model uses.
+    since_sequential = snapshot(cloud, functions)
+    finished = len(warm) + len(docs)
+    for doc in sequential:
+        upload([doc])
+        finished += 1
+        _wait_executions(sfn, machine, finished, "a naive document workflow", timeout=300)
+    sequential_figures = {fn: lambda_figures(cloud, fn, since_sequential[fn]) for fn in functions}
     histories = [
         sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
         for e in _executions(sfn, machine, "SUCCEEDED")[:5]
@@ -438,7 +448,9 @@ def documents(
         "documents": len(docs),
         "seconds": round(elapsed, 2),
         "documents_per_minute": round(len(docs) / elapsed * 60, 1),
-        "lambda": figures,
+        "lambda_concurrent": figures,
+        "lambda": sequential_figures if sequential else figures,
+        "sequential_documents": len(sequential),
         "functions": names,
         "state_machine": machine,
         "transitions_per_execution": transitions(histories),

@@ -15,9 +15,11 @@ from sluicectl import documents
 from . import baselines, cost
 from .common import ROOT, deployed_cloud, show, summary, write
 
-DOCUMENTS = 40
-WARMUP = 4
-NAIVE_DOCUMENTS = 24  # the naive pipeline's run (same generator and seed, the first NAIVE_DOCUMENTS documents)
+DOCUMENTS = 20
+# As many warm-up documents as measured ones, on both sides: the measured run finds an execution environment per
+# concurrent invocation already started, so it measures the pipelines, not a storm of cold starts on 2 cores.
+WARMUP = DOCUMENTS
+SEQUENTIAL = 6  # documents sent one at a time (each waited for) to measure Lambda time per document, both sides
 STARTER_TRANSITIONS = 1  # the starter machine's one Task state per document (EventBridge -> StartExecution)
 
 
@@ -104,8 +106,19 @@ def run() -> dict:
                 per_state[name].append(seconds)
             execution_seconds.append((history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds())
         latency = [t.finished_at - t.uploaded_at for t in run_.tracked if t.finished_at is not None]
+        # Lambda time per document, one document at a time (see SEQUENTIAL)
+        sequential_run = documents.Run.new(outputs["documents_prefix"])
+        sequential = documents.generate(SEQUENTIAL, sequential_run.prefix, seed=13, bad=False)
+        since_sequential = baselines.snapshot(deployed.cloud, list(step_functions.values()))
+        for doc in sequential:
+            documents.upload(clients, outputs["landing_bucket_name"], sequential_run, [doc], workers=1)
+            documents.wait(clients, machine, sequential_run, timeout=300)
+        sequential_figures = {
+            fn: baselines.lambda_figures(deployed.cloud, fn, since_sequential[fn])
+            for fn in step_functions.values()
+        }
         in_process_seconds = in_process(clients, outputs, docs)
-        naive = _naive(deployed, step_functions)
+        naive = _naive(deployed, step_functions, documents.generate(SEQUENTIAL, "", seed=13, bad=False))
 
     per_minute = DOCUMENTS / elapsed * 60
     in_process_per_minute = DOCUMENTS / in_process_seconds * 60
@@ -122,7 +135,9 @@ def run() -> dict:
         "in_process_seconds": round(in_process_seconds, 2),
         "in_process_documents_per_minute": round(in_process_per_minute, 1),
         "ratio_vs_in_process": round(per_minute / in_process_per_minute, 3),
-        "lambda": figures,
+        "lambda_concurrent": figures,
+        "lambda": sequential_figures,
+        "sequential_documents": SEQUENTIAL,
         "transitions_per_execution": baselines.transitions(histories),
         "starter_transitions": STARTER_TRANSITIONS,
         "naive": naive,
@@ -132,7 +147,7 @@ def run() -> dict:
         "throughput_ours_to_naive": round(per_minute / naive["documents_per_minute"], 2),
         "lambda_ms_per_document_naive_to_ours": round(
             ms_per_event(naive["lambda"].values(), naive["documents"])
-            / ms_per_event(figures.values(), DOCUMENTS),
+            / ms_per_event(sequential_figures.values(), SEQUENTIAL),
             2,
         ),
     }
@@ -182,7 +197,7 @@ def run() -> dict:
         ("ours / naive documents/minute", result["ratios"]["throughput_ours_to_naive"], "times"),
         (
             "Lambda billed ms per document, ours / naive",
-            f"{ms_per_event(figures.values(), DOCUMENTS):.1f} / {ms_per_event(naive['lambda'].values(), naive['documents']):.1f}",
+            f"{ms_per_event(sequential_figures.values(), SEQUENTIAL):.1f} / {ms_per_event(naive['lambda'].values(), SEQUENTIAL):.1f}",
             f"naive x{result['ratios']['lambda_ms_per_document_naive_to_ours']}",
         ),
         (
@@ -206,7 +221,7 @@ def ms_per_event(rows: Any, events: int) -> float:
     return sum((r["mean_billed_ms"] or 0) * r["invocations"] for r in rows) / events
 
 
-def _naive(deployed: Any, step_functions: dict[str, str]) -> dict[str, Any]:
+def _naive(deployed: Any, step_functions: dict[str, str], sequential: list[Any]) -> dict[str, Any]:
     """The naive pipeline on the same local cloud, each step with our step's memory (trigger and notify: 128 MB,
     the seed's CDK default)."""
     lam = deployed.cloud.boto3_client("lambda")
@@ -216,17 +231,15 @@ def _naive(deployed: Any, step_functions: dict[str, str]) -> dict[str, Any]:
     manifest = json.loads((ROOT / "dist" / "manifest.json").read_text())
     artifact = ROOT / "dist" / manifest["artifacts"]["functions/document_steps"]["path"]
     return baselines.documents(
-        deployed.cloud, artifact, memory, NAIVE_DOCUMENTS, warmup=WARMUP, seed=11
+        deployed.cloud, artifact, memory, DOCUMENTS, warmup=WARMUP, seed=11, sequential=sequential
     )
 
 
 def _cost(result: dict[str, Any], docs: list[documents.Document]) -> dict[str, Any]:
     naive = result["naive"]
     pdf_share = sum(d.kind == "pdf" for d in docs) / len(docs)
-    ours = cost.add(
-        *(cost.measured_lambda(f, DOCUMENTS) for f in result["lambda"].values()),
-    )
-    naive_lambda = cost.add(*(cost.measured_lambda(f, naive["documents"]) for f in naive["lambda"].values()))
+    ours = cost.add(*(cost.measured_lambda(f, SEQUENTIAL) for f in result["lambda"].values()))
+    naive_lambda = cost.add(*(cost.measured_lambda(f, SEQUENTIAL) for f in naive["lambda"].values()))
     return cost.compare(
         cost.documents_usage(
             ours,
