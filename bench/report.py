@@ -197,6 +197,11 @@ def _rate(value: float) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.3g}"
 
 
+def _count(value: float) -> str:
+    """A rate in whole units, or two significant figures below 10 (a document takes seconds of CPU)."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def _usd(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.1 else f"${value:,.4f}"
 
@@ -436,7 +441,7 @@ def _crossover(rows: dict[str, dict[str, Any]], prices: dict[str, Any]) -> list[
         crossover = result["crossover_events_per_s"]
         out.append(
             f"| {PIPELINES[name]['label']} | {_usd(per_event * 1e6)} | ${result['task_usd_per_hour']:.4f} "
-            f"| {result['task_events_per_s']:,.0f} | {f'{crossover:,.0f} events/s sustained' if crossover else 'never'} |"
+            f"| {_count(result['task_events_per_s'])} | {f'{_count(crossover)} events/s sustained' if crossover else 'never'} |"
         )
     return [*out, ""]
 
