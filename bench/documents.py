@@ -146,7 +146,7 @@ def run() -> dict:
     result["ratios"] = {
         "throughput_ours_to_naive": round(per_minute / naive["documents_per_minute"], 2),
         "lambda_ms_per_document_naive_to_ours": round(
-            ms_per_event(naive["lambda"].values(), naive["documents"])
+            ms_per_event(naive["lambda"].values(), SEQUENTIAL)
             / ms_per_event(sequential_figures.values(), SEQUENTIAL),
             2,
         ),
