@@ -60,8 +60,10 @@ def _documents() -> dict:
         "in_process_seconds": 8.0,
         "in_process_documents_per_minute": 300.0,
         "ratio_vs_in_process": 0.1,
+        "transitions_per_execution": 8,
+        "starter_transitions": 1,
         "lambda": steps,
-        "naive": {"documents": 20, "documents_per_minute": 20.0, "lambda": naive},
+        "naive": {"documents": 20, "documents_per_minute": 20.0, "lambda": naive, "transitions_per_execution": 6},
         "cost": cost.compare(usage(steps, 40, 9, True), usage(naive, 20, 6, False)),
     }
 
@@ -150,6 +152,7 @@ def test_report_has_rows_for_documents_and_stream(paths: Path) -> None:
     # Ours costs more for documents (9 transitions against 6): the report says so, with the figures.
     assert "**4 · documents: ours is not ahead on cost.**" in text
     assert "ours costs more in: stepfunctions_transitions ($75.00 more per 1M)" in text
+    assert "bills every state entered: 9 per document for ours" in text and "against 6 for the naive" in text
     assert "5 · stream: ours is not ahead" not in text
     assert "No baseline results yet for: routing, inference" in text
     readme = (paths / "README.md").read_text()
