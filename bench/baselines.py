@@ -43,15 +43,23 @@ def _role(cloud: Any) -> str:
 
 
 def _function(
-    cloud: Any, name: str, module: str, env: dict[str, str], memory: int, layers: Sequence[str] = ()
+    cloud: Any,
+    name: str,
+    module: str,
+    env: dict[str, str],
+    memory: int,
+    layers: Sequence[str] = (),
+    *,
+    handler: str = "handler",
+    code: bytes | None = None,
 ) -> str:
     lam = cloud.boto3_client("lambda")
     arn = lam.create_function(
         FunctionName=name,
         Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
         Role=_role(cloud),
-        Handler=f"{module}.handler",
-        Code={"ZipFile": _zip(module)},
+        Handler=f"{module}.{handler}",
+        Code={"ZipFile": code if code is not None else _zip(module)},
         Timeout=60,
         MemorySize=memory,
         Environment={"Variables": env},
@@ -288,4 +296,258 @@ def inference(
         **measured,
         "images_per_s": round(len(images) / measured["seconds"], 1),
         "function": name,
+    }
+
+
+def _vendored_zip(artifact_zip: Path, module: str, drop: str) -> bytes:
+    """The naive module plus the third-party libraries of one of our function zips (everything but our own
+    package ``drop``): the same library versions on both sides."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(artifact_zip) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            if not info.filename.startswith(f"{drop}/"):
+                out.writestr(info, source.read(info))
+        out.writestr(f"{module}.py", (NAIVE / f"{module}.py").read_text())
+    return buffer.getvalue()
+
+
+NAIVE_DOCUMENT_STEPS = ("validate", "extract", "sentiment", "summarize", "store", "notify")
+
+
+def document_definition(functions: dict[str, str]) -> dict[str, Any]:
+    """Seed 001 pattern 3's state machine: one LambdaInvoke task per step (``OutputPath: $.Payload``, as the
+    seed's CDK tasks generate), in sequence, each with the seed's retry (1 s, 3 attempts, backoff 2) and a catch
+    into one Fail state."""
+    states: dict[str, Any] = {}
+    for index, step in enumerate(NAIVE_DOCUMENT_STEPS):
+        name = step.capitalize()
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": functions[step], "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "Retry": [
+                {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2}
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "ProcessingFailed"}],
+        }
+        if index + 1 < len(NAIVE_DOCUMENT_STEPS):
+            state["Next"] = NAIVE_DOCUMENT_STEPS[index + 1].capitalize()
+        else:
+            state["End"] = True
+        states[name] = state
+    states["ProcessingFailed"] = {"Type": "Fail", "Cause": "Data Processing Failed", "Error": "DataPipelineError"}
+    return {"Comment": "Naive document pipeline (seed 001 pattern 3)", "StartAt": "Validate", "States": states}
+
+
+def _executions(sfn: Any, machine: str, status: str) -> list[dict[str, Any]]:
+    found, kwargs = [], {"stateMachineArn": machine, "statusFilter": status, "maxResults": 1000}
+    while True:
+        page = sfn.list_executions(**kwargs)
+        found += page["executions"]
+        if not page.get("nextToken"):
+            return found
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _wait_executions(sfn: Any, machine: str, expected: int, what: str, timeout: float = 900) -> None:
+    def done() -> bool:
+        failed = _executions(sfn, machine, "FAILED")
+        if failed:
+            described = sfn.describe_execution(executionArn=failed[0]["executionArn"])
+            raise RuntimeError(f"{what}: {len(failed)} failed, e.g. {described.get('error')}: {described.get('cause')}")
+        return len(_executions(sfn, machine, "SUCCEEDED")) >= expected
+
+    wait_until(done, timeout=timeout, initial=0.2, maximum=1.0, what=what)
+
+
+def documents(
+    cloud: Any,
+    artifact_zip: Path,
+    memory_mb: dict[str, int],
+    documents_count: int,
+    *,
+    warmup: int,
+    seed: int,
+    sequential: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """S3 notification -> a trigger function per object -> StartExecution of a Standard workflow with one
+    function per step (seed 001 pattern 3; seed 004's steps), clients and NLP models created in every call, the
+    text carried in the state. The same generated documents as ours (same seed, same sizes), 8 uploaders."""
+    from sluicectl import documents as client
+
+    suffix = uuid.uuid4().hex[:6]
+    s3, sfn, sns = cloud.boto3_client("s3"), cloud.boto3_client("stepfunctions"), cloud.boto3_client("sns")
+    landing, output, table = f"naive-docs-{suffix}-landing", f"naive-docs-{suffix}-output", f"naive-docs-{suffix}"
+    s3.create_bucket(Bucket=output)
+    _table(cloud, table, "pk")
+    topic = sns.create_topic(Name=f"naive-docs-{suffix}")["TopicArn"]
+    code = _vendored_zip(artifact_zip, "document_handlers", drop="document_steps")
+    env = {"OUTPUT_BUCKET": output, "RESULTS_TABLE": table, "TOPIC_ARN": topic}
+    names = {step: f"naive-doc-{step}-{suffix}" for step in ("trigger", *NAIVE_DOCUMENT_STEPS)}
+    arns = {
+        step: _function(
+            cloud, names[step], "document_handlers", env, memory_mb.get(step, 128), handler=step, code=code
+        )
+        for step in NAIVE_DOCUMENT_STEPS
+    }
+    machine = sfn.create_state_machine(
+        name=f"naive-docs-{suffix}",
+        definition=json.dumps(document_definition(arns)),
+        roleArn=_role(cloud),
+        type="STANDARD",
+    )["stateMachineArn"]
+    trigger = _function(
+        cloud,
+        names["trigger"],
+        "document_handlers",
+        {"STATE_MACHINE_ARN": machine},
+        memory_mb.get("trigger", 128),
+        handler="trigger",
+        code=code,
+    )
+    _bucket_to_lambda(cloud, landing, trigger)
+
+    def upload(docs: list[Any]) -> str:
+        run = client.Run.new("documents/")
+        renamed = [client.Document(f"{run.prefix}{d.key}", d.body, d.kind, d.expected) for d in docs]
+        client.upload(cloud.boto3_client, landing, run, renamed)
+        return run.prefix
+
+    warm = client.generate(warmup, "", seed=3, bad=False)
+    upload(warm)
+    _wait_executions(sfn, machine, len(warm), "naive documents warm-up", timeout=300)
+    docs = client.generate(documents_count, "", seed=seed, bad=False)
+    functions = list(names.values())
+    since = snapshot(cloud, functions)
+    started = time.perf_counter()
+    prefix = upload(docs)
+    _wait_executions(sfn, machine, len(warm) + len(docs), f"{len(docs)} naive document workflows")
+    elapsed = time.perf_counter() - started
+    figures = {fn: lambda_figures(cloud, fn, since[fn]) for fn in functions}
+    rows = [
+        item
+        for item in cloud.boto3_client("dynamodb").scan(TableName=table)["Items"]
+        if item["pk"]["S"].startswith(prefix)
+    ]
+    right = sum(f"-{item['sentiment']['S']}." in item["pk"]["S"] for item in rows)
+    # One document at a time: the Lambda time per document without the run's own invocations competing for the
+    # two cores (on AWS each invocation has its own CPU share), the figure the cost model uses.
+    since_sequential = snapshot(cloud, functions)
+    finished = len(warm) + len(docs)
+    for doc in sequential:
+        upload([doc])
+        finished += 1
+        _wait_executions(sfn, machine, finished, "a naive document workflow", timeout=300)
+    sequential_figures = {fn: lambda_figures(cloud, fn, since_sequential[fn]) for fn in functions}
+    histories = [
+        sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
+        for e in _executions(sfn, machine, "SUCCEEDED")[:5]
+    ]
+    return {
+        "documents": len(docs),
+        "seconds": round(elapsed, 2),
+        "documents_per_minute": round(len(docs) / elapsed * 60, 1),
+        "lambda_concurrent": figures,
+        "lambda": sequential_figures if sequential else figures,
+        "sequential_documents": len(sequential),
+        "functions": names,
+        "state_machine": machine,
+        "transitions_per_execution": transitions(histories),
+        "results": len(rows),
+        "sentiment_right": right,
+    }
+
+
+def transitions(histories: Sequence[list[dict[str, Any]]]) -> float:
+    """Mean state transitions per execution (states entered, Parallel branches' states included), what a
+    Standard workflow is billed for."""
+    if not histories:
+        return 0.0
+    counts = [sum(1 for e in h if e["type"].endswith("StateEntered")) for h in histories]
+    return sum(counts) / len(counts)
+
+
+def stream(
+    cloud: Any,
+    model_onnx: bytes,
+    layers: Sequence[str],
+    memory_mb: int,
+    shards: int,
+    records: int,
+    *,
+    users: int,
+    seed: int,
+    threshold: float,
+) -> dict[str, Any]:
+    """Kinesis (as many shards as ours) -> the naive scorer with BatchSize 1: one invocation per transaction,
+    clients, model download and ONNX Runtime session in every call, per-record GetItem/PutItem of the user's
+    state, one PutEvents per alert (seed 001's stream processor, seed 004's rule). The same producer as ours; the
+    records are put first and the mapping drains them (as ours' backlog phase), timed until the mapping has
+    done them all."""
+    from sluicectl import stream as client
+
+    suffix = uuid.uuid4().hex[:6]
+    s3, kinesis, lam = cloud.boto3_client("s3"), cloud.boto3_client("kinesis"), cloud.boto3_client("lambda")
+    events = cloud.boto3_client("events")
+    models, name, bus = f"naive-fraud-models-{suffix}", f"naive-fraud-{suffix}", f"naive-fraud-{suffix}"
+    state_table, alerts_table = f"naive-fraud-state-{suffix}", f"naive-fraud-alerts-{suffix}"
+    stream_name = f"naive-transactions-{suffix}"
+    s3.create_bucket(Bucket=models)
+    s3.put_object(Bucket=models, Key="model.onnx", Body=model_onnx)
+    _table(cloud, state_table, "user_id")
+    _table(cloud, alerts_table, "pk")
+    events.create_event_bus(Name=bus)
+    kinesis.create_stream(StreamName=stream_name, ShardCount=shards)
+    wait_until(
+        lambda: kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"][
+            "StreamStatus"
+        ]
+        == "ACTIVE",
+        timeout=60,
+        what=stream_name,
+    )
+    stream_arn = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]["StreamARN"]
+    env = {
+        "MODEL_BUCKET": models,
+        "MODEL_KEY": "model.onnx",
+        "STATE_TABLE": state_table,
+        "ALERTS_TABLE": alerts_table,
+        "BUS_NAME": bus,
+        "THRESHOLD": str(threshold),
+    }
+    _function(cloud, name, "stream_handler", env, memory_mb, layers=layers)
+    mapping = lam.create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream_arn, BatchSize=1, StartingPosition="TRIM_HORIZON"
+    )["UUID"]
+    warm = client.generate(2 * shards, users=shards, seed=seed + 1)
+    before = client.mapping_row(cloud, mapping)
+    client.produce(kinesis, stream_name, warm.samples)
+    client.wait_done(cloud, mapping, int(before.get("records_done", 0)) + len(warm.samples), timeout=300)
+
+    lam.update_event_source_mapping(UUID=mapping, Enabled=False)
+    wait_until(lambda: client.mapping_row(cloud, mapping).get("enabled") is False, timeout=30, what="disabled")
+    run = client.generate(records, users=users, seed=seed)
+    before = client.mapping_row(cloud, mapping)
+    client.produce(kinesis, stream_name, run.samples)
+    since = snapshot(cloud, [name])
+    started = time.perf_counter()
+    lam.update_event_source_mapping(UUID=mapping, Enabled=True)
+    row = client.wait_done(cloud, mapping, int(before.get("records_done", 0)) + records, timeout=900)
+    elapsed = time.perf_counter() - started
+    figures = lambda_figures(cloud, name, since[name])
+    scored = sum(
+        int(s.get("txn_count", 0)) for s in client.user_states(cloud.boto3_client("dynamodb"), state_table, run.users).values()
+    )
+    return {
+        "records": records,
+        "seconds": round(elapsed, 2),
+        "records_per_second": round(records / elapsed, 1),
+        "scored": scored,
+        "on_failure": int(row.get("on_failure", 0)) - int(before.get("on_failure", 0)),
+        "alerts": count_items(cloud.boto3_client("dynamodb"), alerts_table),
+        "lambda": {name: figures},
+        "function": name,
+        "batch_size": 1,
+        "shards": shards,
     }

@@ -302,3 +302,72 @@ def lambda_usd_per_event_at_one_vcpu(
         usage["lambda_requests"] * prices["lambda_requests"]
         + usage["lambda_gb_seconds"] * prices["lambda_gb_seconds"]
     )
+
+
+def documents_usage(
+    compute: Mapping[str, float],
+    *,
+    transitions: float,
+    pdf_share: float,
+    text_in_s3: bool,
+    result_item_bytes: int = 1 * KB,
+) -> Usage:
+    """One document through a Standard workflow: the upload PUT, the validate step's HEAD (and a ranged GET of a
+    PDF's first KB), the extract step's GET, the result object PUT and the results-table write, one SNS publish
+    and ``transitions`` state transitions (S3 -> EventBridge on the default bus is free). With ``text_in_s3``
+    (ours: states carry at most 256 KB) the extracted text is written once and read by both analysis steps;
+    without it (naive) the text rides in the execution's state."""
+    text = s3_usage(puts=1, gets=2) if text_in_s3 else {}
+    return add(
+        compute,
+        s3_usage(puts=2, gets=2 + pdf_share),
+        text,
+        dynamodb_writes(1, result_item_bytes),
+        sns_usage(1),
+        stepfunctions_usage(transitions),
+    )
+
+
+def stream_usage(
+    compute: Mapping[str, float],
+    *,
+    record_bytes: int,
+    rate_per_s: float,
+    shards: int | None = None,
+    alerts_per_record: float,
+    state_reads: float = 1,
+    state_writes: float = 1,
+) -> Usage:
+    """One transaction through a provisioned Kinesis stream carrying ``rate_per_s`` (its PUT payload units, its
+    share of the shard-hours: ``shards``, or as many as the write limits need), the scorer's compute, the user's
+    state read (eventually consistent) and written back, and per alert one table write and one custom event.
+    Ours reads and writes a user's state once per batch (BatchGetItem, BatchWriteItem), so ``state_reads`` and
+    ``state_writes`` are the distinct users per record of a batch (at most 1); the naive one once per record."""
+    stream = kinesis_usage(record_bytes, rate_per_s)
+    if shards is not None:
+        stream["kinesis_shard_hours"] = shards / rate_per_s / 3600
+    return add(
+        compute,
+        stream,
+        dynamodb_reads(state_reads, 1 * KB),
+        dynamodb_writes(state_writes + alerts_per_record),
+        eventbridge_usage(alerts_per_record),
+    )
+
+
+def kinesis_consumer_shards(rate_per_s: float, ms_per_invocation: float, batch_size: float) -> int:
+    """Shards a Lambda consumer needs to keep up with ``rate_per_s``: each shard runs at most
+    ``PARALLELIZATION_FACTOR_MAX`` concurrent batches of ``batch_size`` records, each taking ``ms_per_invocation``."""
+    per_shard = PARALLELIZATION_FACTOR_MAX * batch_size * 1000 / max(ms_per_invocation, 1e-9)
+    return max(1, math.ceil(rate_per_s / per_shard))
+
+
+PARALLELIZATION_FACTOR_MAX = 10  # concurrent batches per shard (Lambda's ParallelizationFactor, 1-10)
+
+
+def distinct_per_record(users: int, batch: float) -> float:
+    """Expected distinct users per record in a batch of ``batch`` records drawn uniformly from ``users`` users:
+    what one read and one write per user per batch come to per record (at most 1)."""
+    if users <= 0 or batch <= 1:
+        return 1.0
+    return min(1.0, users * (1 - (1 - 1 / users) ** batch) / batch)

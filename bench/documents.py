@@ -5,16 +5,22 @@ in-process (one Python process, the same local S3 and DynamoDB), which is the fl
 from __future__ import annotations
 
 import collections
+import json
 import sys
 import time
 from typing import Any
 
 from sluicectl import documents
 
+from . import baselines, cost
 from .common import ROOT, deployed_cloud, show, summary, write
 
-DOCUMENTS = 40
-WARMUP = 4
+DOCUMENTS = 20
+# As many warm-up documents as measured ones, on both sides: the measured run finds an execution environment per
+# concurrent invocation already started, so it measures the pipelines, not a storm of cold starts on 2 cores.
+WARMUP = DOCUMENTS
+SEQUENTIAL = 6  # documents sent one at a time (each waited for) to measure Lambda time per document, both sides
+STARTER_TRANSITIONS = 1  # the starter machine's one Task state per document (EventBridge -> StartExecution)
 
 
 def state_durations(history: list[dict[str, Any]]) -> dict[str, float]:
@@ -75,10 +81,15 @@ def run() -> dict:
 
         run_ = documents.Run.new(outputs["documents_prefix"])
         docs = documents.generate(DOCUMENTS, run_.prefix, seed=11, bad=False)
+        step_functions = dict(outputs["documents_function_names"])
+        since = baselines.snapshot(deployed.cloud, list(step_functions.values()))
         started = time.perf_counter()
         documents.upload(clients, outputs["landing_bucket_name"], run_, docs)
         finished = documents.wait(clients, machine, run_, timeout=900)
         elapsed = time.perf_counter() - started
+        figures = {
+            fn: baselines.lambda_figures(deployed.cloud, fn, since[fn]) for fn in step_functions.values()
+        }
         rows = documents.outcomes(
             clients, run_, outputs["documents_results_table_name"], outputs["failures_table_name"]
         )
@@ -86,14 +97,28 @@ def run() -> dict:
         sfn = clients("stepfunctions")
         per_state: dict[str, list[float]] = collections.defaultdict(list)
         execution_seconds = []
+        histories = []
         for item in run_.tracked:
             arn = documents.execution_arn(machine, item.name)
             history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            histories.append(history)
             for name, seconds in state_durations(history).items():
                 per_state[name].append(seconds)
             execution_seconds.append((history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds())
         latency = [t.finished_at - t.uploaded_at for t in run_.tracked if t.finished_at is not None]
+        # Lambda time per document, one document at a time (see SEQUENTIAL)
+        sequential_run = documents.Run.new(outputs["documents_prefix"])
+        sequential = documents.generate(SEQUENTIAL, sequential_run.prefix, seed=13, bad=False)
+        since_sequential = baselines.snapshot(deployed.cloud, list(step_functions.values()))
+        for doc in sequential:
+            documents.upload(clients, outputs["landing_bucket_name"], sequential_run, [doc], workers=1)
+            documents.wait(clients, machine, sequential_run, timeout=300)
+        sequential_figures = {
+            fn: baselines.lambda_figures(deployed.cloud, fn, since_sequential[fn])
+            for fn in step_functions.values()
+        }
         in_process_seconds = in_process(clients, outputs, docs)
+        naive = _naive(deployed, step_functions, documents.generate(SEQUENTIAL, "", seed=13, bad=False))
 
     per_minute = DOCUMENTS / elapsed * 60
     in_process_per_minute = DOCUMENTS / in_process_seconds * 60
@@ -110,6 +135,21 @@ def run() -> dict:
         "in_process_seconds": round(in_process_seconds, 2),
         "in_process_documents_per_minute": round(in_process_per_minute, 1),
         "ratio_vs_in_process": round(per_minute / in_process_per_minute, 3),
+        "lambda_concurrent": figures,
+        "lambda": sequential_figures,
+        "sequential_documents": SEQUENTIAL,
+        "transitions_per_execution": baselines.transitions(histories),
+        "starter_transitions": STARTER_TRANSITIONS,
+        "naive": naive,
+    }
+    result["cost"] = _cost(result, docs)
+    result["ratios"] = {
+        "throughput_ours_to_naive": round(per_minute / naive["documents_per_minute"], 2),
+        "lambda_ms_per_document_naive_to_ours": round(
+            ms_per_event(naive["lambda"].values(), SEQUENTIAL)
+            / ms_per_event(sequential_figures.values(), SEQUENTIAL),
+            2,
+        ),
     }
     rows_ = [
         ("terraform apply, local env (s)", result["terraform_apply_seconds"], "whole stack"),
@@ -148,6 +188,69 @@ def run() -> dict:
         (f"state {name} p50 (s)", values["p50"], f"p90 {values['p90']}")
         for name, values in result["state_seconds"].items()
     ]
+    rows_ += [
+        (
+            "naive (seed 001 pattern 3) documents/minute",
+            naive["documents_per_minute"],
+            f"{naive['documents']} documents, {naive['sentiment_right']} sentiment right",
+        ),
+        ("ours / naive documents/minute", result["ratios"]["throughput_ours_to_naive"], "times"),
+        (
+            "Lambda billed ms per document, ours / naive",
+            f"{ms_per_event(sequential_figures.values(), SEQUENTIAL):.1f} / {ms_per_event(naive['lambda'].values(), SEQUENTIAL):.1f}",
+            f"naive x{result['ratios']['lambda_ms_per_document_naive_to_ours']}",
+        ),
+        (
+            "state transitions per document, ours / naive",
+            f"{result['transitions_per_execution'] + STARTER_TRANSITIONS:g} / {naive['transitions_per_execution']:g}",
+            "Standard workflows bill per transition",
+        ),
+        (
+            "USD per 1M documents, ours / naive",
+            f"{result['cost']['ours']['usd']:.2f} / {result['cost']['naive']['usd']:.2f}",
+            f"naive costs x{result['cost']['ratio_naive_to_ours']}",
+        ),
+    ]
     show("pipeline 4 (document workflow) on the local cloud", rows_)
     print(f"wrote {write('documents', result)}")
     return result
+
+
+def ms_per_event(rows: Any, events: int) -> float:
+    """Billed Lambda ms per event, summed over a pipeline's functions."""
+    return sum((r["mean_billed_ms"] or 0) * r["invocations"] for r in rows) / events
+
+
+def _naive(deployed: Any, step_functions: dict[str, str], sequential: list[Any]) -> dict[str, Any]:
+    """The naive pipeline on the same local cloud, each step with our step's memory (trigger and notify: 128 MB,
+    the seed's CDK default)."""
+    lam = deployed.cloud.boto3_client("lambda")
+    memory = {
+        step: lam.get_function_configuration(FunctionName=fn)["MemorySize"] for step, fn in step_functions.items()
+    }
+    manifest = json.loads((ROOT / "dist" / "manifest.json").read_text())
+    artifact = ROOT / "dist" / manifest["artifacts"]["functions/document_steps"]["path"]
+    return baselines.documents(
+        deployed.cloud, artifact, memory, DOCUMENTS, warmup=WARMUP, seed=11, sequential=sequential
+    )
+
+
+def _cost(result: dict[str, Any], docs: list[documents.Document]) -> dict[str, Any]:
+    naive = result["naive"]
+    pdf_share = sum(d.kind == "pdf" for d in docs) / len(docs)
+    ours = cost.add(*(cost.measured_lambda(f, SEQUENTIAL) for f in result["lambda"].values()))
+    naive_lambda = cost.add(*(cost.measured_lambda(f, SEQUENTIAL) for f in naive["lambda"].values()))
+    return cost.compare(
+        cost.documents_usage(
+            ours,
+            transitions=result["transitions_per_execution"] + STARTER_TRANSITIONS,
+            pdf_share=pdf_share,
+            text_in_s3=True,
+        ),
+        cost.documents_usage(
+            naive_lambda,
+            transitions=naive["transitions_per_execution"],
+            pdf_share=pdf_share,
+            text_in_s3=False,
+        ),
+    )

@@ -24,14 +24,16 @@ from typing import Any
 
 from localcloud.testing import wait_until
 
+from . import baselines, cost
 from .common import ROOT, deployed_cloud, percentile, show, write
 
 LIVE_RATE = 1_000
 LIVE_SECONDS = 10
 BACKLOG = 20_000
-IN_PROCESS = 5_000
+IN_PROCESS = 2_000  # 20 batches of 100: the logic's rate is steady well before (23 s under load at 5,000)
 USERS = 2_000
 TARGET = 1_000
+NAIVE_RECORDS = 150  # the naive scorer (BatchSize 1, a model session per call) drains this many: ~35 s under load
 
 
 def _cpu_seconds() -> float:
@@ -176,10 +178,13 @@ def run() -> dict:
         before = stream.mapping_row(cloud, uuid_)
         produced = stream.produce(kinesis, outputs["stream_name"], backlog_run.samples)
         cpu_before, load_before = _cpu_seconds(), os.getloadavg()[0]
+        scorer = outputs["fraud_scorer_function_name"]
+        since = baselines.snapshot(cloud, [scorer])
         started = time.perf_counter()
         lam.update_event_source_mapping(UUID=uuid_, Enabled=True)
         backlog_row, backlog_seconds = _phase(cloud, stream, uuid_, before, len(backlog_run.samples), started)
         cpu = _cpu_seconds() - cpu_before
+        scorer_figures = baselines.lambda_figures(cloud, scorer, since[scorer])
         load = (load_before + os.getloadavg()[0]) / 2
         scored = _scored(stream, dynamodb, outputs, backlog_run)
         alerts = len(stream.alerts_for(dynamodb, outputs["fraud_alerts_table_name"], backlog_run.run_id))
@@ -210,6 +215,9 @@ def run() -> dict:
         # 3. the same logic in this process
         in_process = _in_process(deployed, stream, model)
 
+        # 4. the naive scorer on its own stream (as many shards), same producer
+        naive = _naive(deployed, model, scorer, len(produced.per_shard))
+
     result = {
         "batch_size": int(outputs["fraud_scorer_event_source"]["batch_size"]),
         "live": {**live, "target_rate": LIVE_RATE},
@@ -219,6 +227,19 @@ def run() -> dict:
         "ratio_to_target": round(backlog["records_per_second"] / TARGET, 2),
         "ratio_to_in_process": round(backlog["records_per_second"] / in_process["records_per_second"], 2),
         "targets": {"records_per_second": TARGET, "lost": 0},
+        "lambda": {scorer: scorer_figures},
+        "naive": naive,
+    }
+    result["cost"] = _cost(result, backlog_run, scorer_figures)
+    result["ratios"] = {
+        "throughput_ours_to_naive": round(backlog["records_per_second"] / naive["records_per_second"], 2),
+        "lambda_ms_per_record_naive_to_ours": round(
+            naive["lambda"][naive["function"]]["mean_billed_ms"]
+            / (scorer_figures["mean_billed_ms"] * scorer_figures["invocations"] / BACKLOG),
+            2,
+        )
+        if scorer_figures.get("invocations")
+        else None,
     }
     show(
         "Pipeline 5: fraud scoring through the local stream (Kinesis → poller → scorer → DynamoDB + EventBridge)",
@@ -274,7 +295,81 @@ def run() -> dict:
                 result["ratio_to_in_process"],
                 "ratio (poller + Lambda runtime + 2 shards in parallel)",
             ),
+            (
+                f"naive scorer, BatchSize 1 ({naive['records']} records drained)",
+                naive["records_per_second"],
+                f"records/s; {naive['scored']} scored, {naive['on_failure']} on-failure",
+            ),
+            ("ours / naive records/s", result["ratios"]["throughput_ours_to_naive"], "times"),
+            (
+                "Lambda billed ms per record, naive / ours",
+                result["ratios"]["lambda_ms_per_record_naive_to_ours"],
+                "times",
+            ),
+            (
+                f"USD per 1M records at {TARGET:,}/s, ours / naive",
+                f"{result['cost']['ours']['usd']:.2f} / {result['cost']['naive']['usd']:.2f}",
+                f"naive costs x{result['cost']['ratio_naive_to_ours']}",
+            ),
         ],
     )
     write("stream", result)
     return result
+
+
+def _naive(deployed: Any, model: Any, scorer: str, shards: int) -> dict[str, Any]:
+    """The naive scorer (bench/naive/stream_handler.py) with our scorer's memory and threshold."""
+    outputs = deployed.outputs
+    config = deployed.cloud.boto3_client("lambda").get_function_configuration(FunctionName=scorer)
+    threshold = float(config.get("Environment", {}).get("Variables", {}).get("MODEL_THRESHOLD", 0.7))
+    return baselines.stream(
+        deployed.cloud,
+        model.onnx,
+        [outputs["ml_layer_arn"]],
+        config["MemorySize"],
+        shards,
+        NAIVE_RECORDS,
+        users=USERS,
+        seed=4,
+        threshold=threshold,
+    )
+
+
+def _cost(result: dict[str, Any], run: Any, scorer: dict[str, Any]) -> dict[str, Any]:
+    """Per 1M transactions at ``TARGET`` records/s sustained, both sides on the same stream configuration; each
+    side's shards are what the write limits and its consumer need (ParallelizationFactor up to 10)."""
+    backlog, naive = result["backlog"], result["naive"]
+    naive_fn = naive["lambda"][naive["function"]]
+    record_bytes = round(sum(len(s.data) for s in run.samples) / len(run.samples))
+    batch = BACKLOG / max(1, scorer["invocations"])
+    alerts = backlog["alerts"] / BACKLOG
+    shards = {
+        "ours": max(
+            cost.kinesis_shards(TARGET, record_bytes),
+            cost.kinesis_consumer_shards(TARGET, scorer["mean_billed_ms"] or 0, batch),
+        ),
+        "naive": max(
+            cost.kinesis_shards(TARGET, record_bytes),
+            cost.kinesis_consumer_shards(TARGET, naive_fn["mean_billed_ms"] or 0, 1),
+        ),
+    }
+    per_user = cost.distinct_per_record(USERS // max(1, backlog["shards"]), batch)
+    compared = cost.compare(
+        cost.stream_usage(
+            cost.measured_lambda(scorer, BACKLOG),
+            record_bytes=record_bytes,
+            rate_per_s=TARGET,
+            shards=shards["ours"],
+            alerts_per_record=alerts,
+            state_reads=per_user,
+            state_writes=per_user,
+        ),
+        cost.stream_usage(
+            cost.measured_lambda(naive_fn, naive["records"]),
+            record_bytes=record_bytes,
+            rate_per_s=TARGET,
+            shards=shards["naive"],
+            alerts_per_record=alerts,
+        ),
+    )
+    return {**compared, "shards": shards, "record_bytes": record_bytes, "rate_per_s": TARGET}

@@ -181,3 +181,74 @@ def test_lambda_at_one_vcpu_and_the_fargate_crossover_for_a_cpu_bound_pipeline()
     result = cost.fargate_crossover(per_event, 0.030, TABLE)
     assert result["task_events_per_s"] == pytest.approx(20.0)
     assert result["crossover_events_per_s"] == pytest.approx(31.0, abs=0.1)
+
+
+def test_documents_ours_vs_naive_hand_checked() -> None:
+    # Ours: 5 step invocations, 0.2 GB-s, 9 transitions (starter 1 + workflow 8), text through S3, half PDFs, a
+    # 2 KB result item. Lambda 5 x $0.20 + 0.2 x 1M x $0.0000166667 = $1 + $3.33334; transitions 9M x $0.025/1,000
+    # = $225; S3 3 PUT ($15) + 4.5 GET ($1.80); DynamoDB 2 WRU $1.25; SNS $0.50. Total $247.88334.
+    ours = cost.documents_usage(
+        {"lambda_requests": 5, "lambda_gb_seconds": 0.2},
+        transitions=9,
+        pdf_share=0.5,
+        text_in_s3=True,
+        result_item_bytes=2 * 1024,
+    )
+    assert ours["s3_put"] == 3 and ours["s3_get"] == 4.5 and ours["stepfunctions_transitions"] == 9
+    assert usd(ours) == pytest.approx(247.88334, abs=1e-4)
+    # Naive: 7 invocations (trigger + 6 steps), 0.3 GB-s, 6 transitions, text in the state: 2 PUT, 2.5 GET.
+    # Lambda $1.40 + $5.00001; transitions $150; S3 $10 + $1; DynamoDB $0.625; SNS $0.50. Total $168.52501.
+    naive = cost.documents_usage(
+        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, text_in_s3=False
+    )
+    assert usd(naive) == pytest.approx(168.52501, abs=1e-4)
+    # The naive workflow costs less here: the ratio says so (below 1), it is not hidden.
+    assert cost.compare(ours, naive, TABLE)["ratio_naive_to_ours"] == pytest.approx(0.680, abs=1e-3)
+
+
+def test_stream_usage_per_record_and_per_batch() -> None:
+    # 1,000 records/s of 300 bytes on 2 shards: 1 PUT unit ($0.014 per 1M), 2 / 1,000 / 3,600 shard-hours a record
+    # (1M records: 0.5556 h x $0.015 = $0.008333); one state read (0.5 RRU, $0.0625) and write ($0.625); 4 %
+    # alerts: 0.04 WRU ($0.025) and 0.04 events ($0.04). Compute 0.01 request + 0.001 GB-s: $0.002 + $0.0166667.
+    usage = cost.stream_usage(
+        {"lambda_requests": 0.01, "lambda_gb_seconds": 0.001},
+        record_bytes=300,
+        rate_per_s=1000,
+        shards=2,
+        alerts_per_record=0.04,
+    )
+    assert usage["kinesis_put_units"] == 1
+    assert usage["dynamodb_rru"] == pytest.approx(0.5)
+    assert usage["dynamodb_wru"] == pytest.approx(1.04)
+    assert usd(usage) == pytest.approx(0.014 + 0.008333 + 0.0625 + 0.65 + 0.04 + 0.002 + 0.0166667, abs=1e-5)
+    # Batched state I/O: half as many reads and writes per record, everything else the same.
+    batched = cost.stream_usage(
+        {"lambda_requests": 0.01, "lambda_gb_seconds": 0.001},
+        record_bytes=300,
+        rate_per_s=1000,
+        shards=2,
+        alerts_per_record=0.04,
+        state_reads=0.5,
+        state_writes=0.5,
+    )
+    assert usd(usage) - usd(batched) == pytest.approx(0.03125 + 0.3125, abs=1e-6)
+    # Without a shard count, the write limits decide: 1 shard at 1,000 records/s.
+    assert cost.stream_usage({}, record_bytes=300, rate_per_s=1000, alerts_per_record=0)[
+        "kinesis_shard_hours"
+    ] == pytest.approx(1 / 1000 / 3600)
+
+
+def test_kinesis_consumer_shards() -> None:
+    # BatchSize 1 at 100 ms: 10 concurrent batches per shard (ParallelizationFactor 10) = 100 records/s per shard,
+    # so 1,000 records/s needs 10 shards; batches of 100 at 200 ms do 5,000 records/s on one shard.
+    assert cost.kinesis_consumer_shards(1000, 100, 1) == 10
+    assert cost.kinesis_consumer_shards(1000, 200, 100) == 1
+    assert cost.kinesis_consumer_shards(1001, 100, 1) == 11
+
+
+def test_distinct_users_per_record() -> None:
+    assert cost.distinct_per_record(1000, 1) == 1.0
+    # 2 users, batches of 2: expected distinct 2 x (1 - 1/4) = 1.5 -> 0.75 per record.
+    assert cost.distinct_per_record(2, 2) == pytest.approx(0.75)
+    # 1,000 users, batches of 100: 1,000 x (1 - 0.999^100) / 100 = 0.952.
+    assert cost.distinct_per_record(1000, 100) == pytest.approx(0.9521, abs=1e-4)
