@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..cloud import LocalCloud
 
 log = logging.getLogger("localcloud.lambda")
-DIGEST_CACHE_SIZE = 256  # code zips whose SHA-256 is remembered (functions + layers of a stack, with room)
+DIGEST_CACHE_SIZE = 64  # zips remembered: a stack's functions and layers with room (an entry keeps its zip alive)
 
 
 class CodeDigests:

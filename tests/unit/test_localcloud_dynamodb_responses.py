@@ -1,5 +1,6 @@
 """The local cloud's DynamoDB response patch (localcloud/patches/dynamodb_responses.py): item operations answer
-exactly what moto's own serializer answers, binary attributes included (they fall back to it)."""
+exactly what moto's own serializer answers, binary attributes included (they fall back to it); their requests
+parse to what moto's parser gives, and what that parser would change falls back to it."""
 
 from __future__ import annotations
 
@@ -65,9 +66,12 @@ def test_item_responses_are_unchanged(aws, monkeypatch) -> None:
             }
         )
     ddb.put_item(TableName="t", Item={"k": {"S": "bin"}, "b": {"B": b"\x00\x01"}})
+    from moto.dynamodb.responses import DynamoHandler
+
     monkeypatch.setattr(
         responses.ActionResult, "execute_result", responses.ActionResult.execute_result
     )  # undone after the test
+    monkeypatch.setattr(DynamoHandler, "parse_parameters", DynamoHandler.parse_parameters)
     before = _calls(ddb)
     dynamodb_responses.install()
     after = _calls(ddb)
