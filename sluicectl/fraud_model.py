@@ -53,14 +53,7 @@ def features(run: stream.StreamRun) -> tuple[np.ndarray, np.ndarray]:
         if sample.record is None:
             continue
         record = sample.record
-        txn = fraud.Txn(
-            transaction_id=record["transaction_id"],
-            user_id=record["user_id"],
-            amount=float(record["amount"]),
-            lat=float(record["location"]["lat"]),
-            lon=float(record["location"]["lon"]),
-            time=stream._epoch(record["time"]),
-        )
+        txn = fraud.Txn.from_record(record)
         state = states.get(txn.user_id)
         rows.append(fraud.assess(txn, state, rule).vector)
         labels.append(1 if sample.fraud else 0)

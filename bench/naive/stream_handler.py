@@ -11,16 +11,11 @@ answer the same question; only the style of the function differs.
 import base64
 import json
 import os
-from datetime import datetime
 
 import boto3
 import numpy as np
 import onnxruntime as ort
 from sluice_ml import fraud
-
-
-def parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def state_from_item(item):
@@ -49,14 +44,7 @@ def state_item(state):
 
 def score(record, state, rule, session, threshold):
     """(new state, assessment, model score, reasons) of one transaction against its user's state."""
-    txn = fraud.Txn(
-        transaction_id=record["transaction_id"],
-        user_id=record["user_id"],
-        amount=float(record["amount"]),
-        lat=float(record["location"]["lat"]),
-        lon=float(record["location"]["lon"]),
-        time=parse_time(record["time"]),
-    )
+    txn = fraud.Txn.from_record(record)
     assessment = fraud.assess(txn, state, rule)
     probability = None
     if session is not None:

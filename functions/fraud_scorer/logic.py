@@ -77,16 +77,6 @@ def utc_iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_time(text: str) -> float:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UnscorableRecord(f"time {text!r} is not ISO 8601: {exc}") from None
-    if moment.tzinfo is None:
-        raise UnscorableRecord(f"time {text!r} has no time zone")
-    return moment.timestamp()
-
-
 @dataclass(frozen=True)
 class Ports:
     dynamodb: Any
@@ -148,18 +138,12 @@ def parse(record: dict[str, Any]) -> tuple[Txn, dict[str, Any]]:
         contracts.validate("transaction", body)
     except SchemaViolation as exc:
         raise UnscorableRecord(str(exc)) from None
-    amount = float(body["amount"])
-    if not math.isfinite(amount):
+    try:
+        txn = Txn.from_record(body)
+    except ValueError as exc:
+        raise UnscorableRecord(str(exc)) from None
+    if not math.isfinite(txn.amount):
         raise UnscorableRecord("amount is not finite")
-    txn = Txn(
-        transaction_id=body["transaction_id"],
-        user_id=body["user_id"],
-        amount=amount,
-        lat=float(body["location"]["lat"]),
-        lon=float(body["location"]["lon"]),
-        time=parse_time(body["time"]),
-        merchant=str((body.get("merchant") or {}).get("id", "")),
-    )
     return txn, body
 
 

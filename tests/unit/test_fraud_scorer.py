@@ -310,12 +310,8 @@ def test_the_generator_labels_every_injected_rule_case_and_keeps_users_in_time_o
             contracts.validate("transaction", s.record)
 
 
-def test_the_handler_answers_a_partial_batch_response_and_fails_when_the_first_record_is_poison(
-    env, monkeypatch, lambda_context
-) -> None:
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-
-    ports, _, _, _ = env
+def _handler_on(ports, monkeypatch):
+    """The scorer's handler module wired to `ports` (the moto tables and bus), without a model."""
     for name, value in {
         "FEATURES_TABLE": FEATURES,
         "ALERTS_TABLE": ALERTS,
@@ -328,6 +324,16 @@ def test_the_handler_answers_a_partial_batch_response_and_fails_when_the_first_r
     runtime = handler.Runtime(settings=None, models=None, ports=ports)  # type: ignore[arg-type]
     monkeypatch.setattr(handler, "runtime", lambda: runtime)
     monkeypatch.setattr(handler, "current_model", lambda rt: None)
+    return handler
+
+
+def test_the_handler_answers_a_partial_batch_response_and_fails_when_the_first_record_is_poison(
+    env, monkeypatch, lambda_context
+) -> None:
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    ports, _, _, _ = env
+    handler = _handler_on(ports, monkeypatch)
     batch = [record(txn("u1", NY, 0)), record(b"{"), record(txn("u2", NY, 0))]
     response = handler.handler({"Records": batch}, lambda_context)
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
@@ -341,18 +347,7 @@ def test_the_handler_counts_alert_reasons_in_one_emf_document_per_reason_and_bat
     env, monkeypatch, lambda_context, capsys
 ) -> None:
     ports, _, _, _ = env
-    for name, value in {
-        "FEATURES_TABLE": FEATURES,
-        "ALERTS_TABLE": ALERTS,
-        "EVENT_BUS_NAME": "bus",
-        "MODEL_BUCKET": "models",
-    }.items():
-        monkeypatch.setenv(name, value)
-    from fraud_scorer import handler
-
-    runtime = handler.Runtime(settings=None, models=None, ports=ports)  # type: ignore[arg-type]
-    monkeypatch.setattr(handler, "runtime", lambda: runtime)
-    monkeypatch.setattr(handler, "current_model", lambda rt: None)
+    handler = _handler_on(ports, monkeypatch)
     users = [f"emf-{i}" for i in range(7)]
     batch = [record(txn(u, NY, 0)) for u in users] + [record(txn(u, LA, 20, amount=7000)) for u in users]
     capsys.readouterr()

@@ -16,7 +16,10 @@ arrival) is scored against the last location but does not move it back in time.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
 EARTH_RADIUS_MILES = 3958.7613
 #: The rolling mean amount is an exponentially weighted mean with this weight for the newest transaction.
@@ -130,6 +133,31 @@ class Txn:
     lon: float
     time: float  # epoch seconds (event time)
     merchant: str = ""
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Txn:
+        """A `transaction` event (its JSON Schema already checked). ValueError if its time is not ISO 8601 with a
+        time zone."""
+        return cls(
+            transaction_id=record["transaction_id"],
+            user_id=record["user_id"],
+            amount=float(record["amount"]),
+            lat=float(record["location"]["lat"]),
+            lon=float(record["location"]["lon"]),
+            time=epoch_seconds(record["time"]),
+            merchant=str((record.get("merchant") or {}).get("id", "")),
+        )
+
+
+def epoch_seconds(text: str) -> float:
+    """An ISO 8601 time with a zone ("Z" accepted) as epoch seconds."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"time {text!r} is not ISO 8601: {exc}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no time zone")
+    return moment.timestamp()
 
 
 @dataclass(frozen=True)
