@@ -797,6 +797,11 @@ class DocumentsDriver(Driver):
                     where[row.key] = PROCESSED
                 elif row.error_code is not None:
                     where[row.key] = FAILED
+                elif row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+                    # The workflow could not record the failure either (RecordFailure's own retries used up under
+                    # the faults, or an error no Catch takes: States.DataLimitExceeded, States.Runtime): the
+                    # execution is the failure record, with its error and cause (Step Functions keeps it).
+                    where[row.key] = FAILED
         return [tally(b.phase, b.items, where, Counter()) for b in batches]
 
 
