@@ -10,12 +10,16 @@ Phases, for every pipeline at once (faults are set per function and per event so
 4. ``fuzz``: bad input generated with hypothesis (broken JSON, wrong types, huge and empty bodies, bad
    encodings), faults still on;
 5. ``outage``: every function behind an event source fails every time, so what is sent now ends in a DLQ once
-   its receives are used up (the local cloud's clock skips the visibility timeouts);
-6. ``redrive``: faults removed, every DLQ with messages redriven with SQS StartMessageMoveTask, then every input of
-   every phase counted again.
+   its receives are used up (the local cloud's clock skips the visibility timeouts), or in the stream scorer's
+   on-failure destination once its retries are; pipelines without a DLQ (``Driver.dead_letters`` False: the
+   document workflow, whose steps Step Functions retries) keep the faults of phases 2-4;
+6. ``redrive``: faults removed, every DLQ with messages redriven with SQS StartMessageMoveTask, then drivers with a
+   ``redrive`` of their own (the stream: Kinesis on-failure ranges re-read and reprocessed,
+   ``sluicectl.kinesis_redrive``), then every input of every phase counted again.
 
-Every input ends in exactly one place: ``processed`` (the pipeline's result), a ``failure record`` (the input
-can never succeed and says why), or ``in DLQ`` (retries exhausted, waiting for a redrive); anything else is
+Pipelines (``DRIVERS``): ingest, routing, fanout, inference, documents, stream. Every input ends in exactly one
+place: ``processed`` (the pipeline's result), a ``failure record`` (the input can never succeed and says why), or
+``in DLQ`` (retries exhausted, waiting for a redrive: an SQS DLQ, a Kinesis on-failure record); anything else is
 ``lost``. ``duplicates`` are inputs whose result was produced more than once: two results where one is
 expected, or one event published twice (two event ids: a redelivery of the *same* event, which EventBridge and
 SQS may do, is not a duplicate the pipeline made, and every consumer de-duplicates it by event id).
