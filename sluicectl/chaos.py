@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import BotoCoreError
+
 from . import ingest, routing
 from .ingest import peek
 
@@ -948,6 +950,7 @@ class StreamDriver(Driver):
     def _scored(self, dynamodb: Any, users: list[str]) -> dict[str, int]:
         """user -> transactions applied to its state (the feature store's ``txn_count``)."""
         table = self.outputs["fraud_features_table_name"]
+        users = list(dict.fromkeys(users))  # BatchGetItem refuses a key twice
         out: dict[str, int] = {}
         for start in range(0, len(users), 100):
             pending: dict[str, Any] = {table: {"Keys": [{"user_id": {"S": u}} for u in users[start : start + 100]], "ConsistentRead": True, "ProjectionExpression": "user_id, txn_count"}}
@@ -1025,13 +1028,28 @@ def settle(
     sqs = cloud.boto3_client("sqs")
     outputs = drivers[0].outputs
     urls = [u for d in drivers for u in d.queues()]
-    longest = max(_visibility(sqs, u) for u in urls) if urls else 30
+    for attempt in range(5):
+        try:
+            longest = max(_visibility(sqs, u) for u in urls) if urls else 30
+            break
+        except BotoCoreError:
+            if attempt == 4:
+                raise
+            time.sleep(2.0)
     deadline = time.monotonic() + timeout
     last_accounted, stalled_since = -1, time.monotonic()
     delay = 0.5
     while True:
-        dlq = dlq_bodies(sqs, outputs)
-        tallies = {d.name: d.count(batches[d.name], dlq) for d in drivers}
+        try:
+            dlq = dlq_bodies(sqs, outputs)
+            tallies = {d.name: d.count(batches[d.name], dlq) for d in drivers}
+        except BotoCoreError as exc:  # a read timeout of an overloaded local cloud: count again, the work goes on
+            if time.monotonic() > deadline:
+                raise
+            if on_progress:
+                on_progress(f"counting failed ({exc}); counting again")
+            time.sleep(2.0)
+            continue
         accounted = sum(t.accounted for ts in tallies.values() for t in ts)
         unaccounted = sum(t.lost for ts in tallies.values() for t in ts)
         if on_progress:
@@ -1042,7 +1060,10 @@ def settle(
         now = time.monotonic()
         if accounted != last_accounted:
             last_accounted, stalled_since = accounted, now
-        visible, _ = queue_depths(sqs, urls)
+        try:
+            visible, _ = queue_depths(sqs, urls)
+        except BotoCoreError:
+            visible = 1  # unknown: leave the clock alone
         if visible == 0 and now - stalled_since > 6 and cloud is not None and hasattr(cloud, "advance_clock"):
             cloud.advance_clock(longest + 1)
             stalled_since = now
