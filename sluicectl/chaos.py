@@ -10,12 +10,16 @@ Phases, for every pipeline at once (faults are set per function and per event so
 4. ``fuzz``: bad input generated with hypothesis (broken JSON, wrong types, huge and empty bodies, bad
    encodings), faults still on;
 5. ``outage``: every function behind an event source fails every time, so what is sent now ends in a DLQ once
-   its receives are used up (the local cloud's clock skips the visibility timeouts);
-6. ``redrive``: faults removed, every DLQ with messages redriven with SQS StartMessageMoveTask, then every input of
-   every phase counted again.
+   its receives are used up (the local cloud's clock skips the visibility timeouts), or in the stream scorer's
+   on-failure destination once its retries are; pipelines without a DLQ (``Driver.dead_letters`` False: the
+   document workflow, whose steps Step Functions retries) keep the faults of phases 2-4;
+6. ``redrive``: faults removed, every DLQ with messages redriven with SQS StartMessageMoveTask, then drivers with a
+   ``redrive`` of their own (the stream: Kinesis on-failure ranges re-read and reprocessed,
+   ``sluicectl.kinesis_redrive``), then every input of every phase counted again.
 
-Every input ends in exactly one place: ``processed`` (the pipeline's result), a ``failure record`` (the input
-can never succeed and says why), or ``in DLQ`` (retries exhausted, waiting for a redrive); anything else is
+Pipelines (``DRIVERS``): ingest, routing, fanout, inference, documents, stream. Every input ends in exactly one
+place: ``processed`` (the pipeline's result), a ``failure record`` (the input can never succeed and says why), or
+``in DLQ`` (retries exhausted, waiting for a redrive: an SQS DLQ, a Kinesis on-failure record); anything else is
 ``lost``. ``duplicates`` are inputs whose result was produced more than once: two results where one is
 expected, or one event published twice (two event ids: a redelivery of the *same* event, which EventBridge and
 SQS may do, is not a duplicate the pipeline made, and every consumer de-duplicates it by event id).
@@ -35,6 +39,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
+
+from botocore.exceptions import BotoCoreError
 
 from . import ingest, routing
 from .ingest import peek
@@ -797,6 +803,11 @@ class DocumentsDriver(Driver):
                     where[row.key] = PROCESSED
                 elif row.error_code is not None:
                     where[row.key] = FAILED
+                elif row.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+                    # The workflow could not record the failure either (RecordFailure's own retries used up under
+                    # the faults, or an error no Catch takes: States.DataLimitExceeded, States.Runtime): the
+                    # execution is the failure record, with its error and cause (Step Functions keeps it).
+                    where[row.key] = FAILED
         return [tally(b.phase, b.items, where, Counter()) for b in batches]
 
 
@@ -939,6 +950,7 @@ class StreamDriver(Driver):
     def _scored(self, dynamodb: Any, users: list[str]) -> dict[str, int]:
         """user -> transactions applied to its state (the feature store's ``txn_count``)."""
         table = self.outputs["fraud_features_table_name"]
+        users = list(dict.fromkeys(users))  # BatchGetItem refuses a key twice
         out: dict[str, int] = {}
         for start in range(0, len(users), 100):
             pending: dict[str, Any] = {table: {"Keys": [{"user_id": {"S": u}} for u in users[start : start + 100]], "ConsistentRead": True, "ProjectionExpression": "user_id, txn_count"}}
@@ -1016,13 +1028,28 @@ def settle(
     sqs = cloud.boto3_client("sqs")
     outputs = drivers[0].outputs
     urls = [u for d in drivers for u in d.queues()]
-    longest = max(_visibility(sqs, u) for u in urls) if urls else 30
+    for attempt in range(5):
+        try:
+            longest = max(_visibility(sqs, u) for u in urls) if urls else 30
+            break
+        except BotoCoreError:
+            if attempt == 4:
+                raise
+            time.sleep(2.0)
     deadline = time.monotonic() + timeout
     last_accounted, stalled_since = -1, time.monotonic()
     delay = 0.5
     while True:
-        dlq = dlq_bodies(sqs, outputs)
-        tallies = {d.name: d.count(batches[d.name], dlq) for d in drivers}
+        try:
+            dlq = dlq_bodies(sqs, outputs)
+            tallies = {d.name: d.count(batches[d.name], dlq) for d in drivers}
+        except BotoCoreError as exc:  # a read timeout of an overloaded local cloud: count again, the work goes on
+            if time.monotonic() > deadline:
+                raise
+            if on_progress:
+                on_progress(f"counting failed ({exc}); counting again")
+            time.sleep(2.0)
+            continue
         accounted = sum(t.accounted for ts in tallies.values() for t in ts)
         unaccounted = sum(t.lost for ts in tallies.values() for t in ts)
         if on_progress:
@@ -1033,7 +1060,10 @@ def settle(
         now = time.monotonic()
         if accounted != last_accounted:
             last_accounted, stalled_since = accounted, now
-        visible, _ = queue_depths(sqs, urls)
+        try:
+            visible, _ = queue_depths(sqs, urls)
+        except BotoCoreError:
+            visible = 1  # unknown: leave the clock alone
         if visible == 0 and now - stalled_since > 6 and cloud is not None and hasattr(cloud, "advance_clock"):
             cloud.advance_clock(longest + 1)
             stalled_since = now

@@ -132,3 +132,22 @@ def test_dry_run_moves_nothing_and_other_messages_are_not_ranges(setup) -> None:
     assert kinesis_redrive.parse_range({"Body": "not json"}) is None
     setup["sqs"].send_message(QueueUrl=setup["url"], MessageBody="an SQS message")
     assert not kinesis_redrive.is_on_failure_queue(setup["sqs"], setup["url"])
+
+
+def test_sluicectl_dlq_redrive_takes_a_kinesis_on_failure_queue(setup, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from sluicectl import ops_cli
+    from sluicectl.cli import app
+
+    positions = _put(setup["kinesis"], [b'{"a": 1}', b'{"a": 2}'])
+    _on_failure(setup["sqs"], setup["url"], setup["arn"], positions[0][0], positions[0][1], positions[1][1], 2)
+    scorer = FakeScorer()
+    original = ops_cli.Context.client
+    monkeypatch.setattr(ops_cli.Context, "client", lambda self, service: scorer if service == "lambda" else original(self, service))
+    runner = CliRunner()
+    dry = runner.invoke(app, ["dlq", "redrive", "fraud-scorer-failures", "--dry-run", "--env", "dev", "--prefix", "sluice-test"])
+    assert dry.exit_code == 0 and "would reprocess 2 record(s) of 1 range(s)" in dry.output, dry.output
+    real = runner.invoke(app, ["dlq", "redrive", "fraud-scorer-failures", "--env", "dev", "--prefix", "sluice-test"])
+    assert real.exit_code == 0 and "2 reprocessed" in real.output, real.output
+    assert set(scorer.applied) == {p[1] for p in positions}
