@@ -279,9 +279,20 @@ def _analyzer() -> Any:
     return SentimentIntensityAnalyzer()
 
 
+# The analysis travels in the workflow's state (256 KiB at most; States.DataLimitExceeded cannot be caught, so the
+# document would end without a failure record) and into a DynamoDB item (400 KB): a text without sentence breaks
+# is one "sentence", so summary sentences and keywords are cut to these lengths.
+MAX_SUMMARY_SENTENCE_CHARS = 600
+MAX_KEYWORD_CHARS = 80
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def summary_of(text: str, *, sentence_count: int = 3, keyword_count: int = 8) -> dict[str, Any]:
     """Keywords (YAKE: lower score = more relevant) and an extractive summary: the sentences that cover the most
-    keyword weight, in document order.
+    keyword weight, in document order, each cut to MAX_SUMMARY_SENTENCE_CHARS.
 
     The sentence ranking is the only hand-written part (a few lines): YAKE ranks phrases, not sentences, and the
     maintained summarisers were too heavy for the zip (see requirements.txt).
@@ -290,7 +301,7 @@ def summary_of(text: str, *, sentence_count: int = 3, keyword_count: int = 8) ->
 
     extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=max(keyword_count, 20))
     ranked = [(k, float(score)) for k, score in extractor.extract_keywords(text)]
-    keywords = [{"keyword": k, "score": round(score, 5)} for k, score in ranked[:keyword_count]]
+    keywords = [{"keyword": _clip(k, MAX_KEYWORD_CHARS), "score": round(score, 5)} for k, score in ranked[:keyword_count]]
     # Weight of a keyword: 1 / (1 + score), so the most relevant count most; a sentence scores the weights of
     # the distinct keywords it contains, normalised by its length so long sentences do not win by size alone.
     weights = {k.lower(): 1.0 / (1.0 + score) for k, score in ranked}
@@ -302,7 +313,7 @@ def summary_of(text: str, *, sentence_count: int = 3, keyword_count: int = 8) ->
         weight = sum(w for k, w in weights.items() if k in lowered)
         scored.append((weight / (words**0.5), index))
     chosen = sorted(index for _, index in sorted(scored, reverse=True)[:sentence_count])
-    return {"summary": [parts[i] for i in chosen], "keywords": keywords}
+    return {"summary": [_clip(parts[i], MAX_SUMMARY_SENTENCE_CHARS) for i in chosen], "keywords": keywords}
 
 
 # --- store -----------------------------------------------------------------------------------------------------

@@ -181,6 +181,18 @@ def test_summary_picks_keyword_dense_sentences_in_document_order(logic) -> None:
     assert scores == sorted(scores)
 
 
+def test_a_text_without_sentence_breaks_gives_a_bounded_analysis(logic) -> None:
+    """300 KB with no full stop is one sentence: the summary must still fit the workflow's 256 KiB state."""
+    words = [f"token{i % 997}" for i in range(40_000)]
+    text = " ".join(words)
+    assert len(text) > 300_000
+    out = logic.summary_of(text)
+    assert out["summary"] and all(len(s) <= logic.MAX_SUMMARY_SENTENCE_CHARS for s in out["summary"])
+    assert out["summary"][0].endswith("…")
+    assert all(len(k["keyword"]) <= logic.MAX_KEYWORD_CHARS for k in out["keywords"])
+    assert len(json.dumps([logic.sentiment_of(text), out])) < 16_000
+
+
 def _analysed(logic, stores) -> dict[str, Any]:
     event = logic.validate(
         put(stores.s3, "documents/a.txt", " ".join(POSITIVE).encode()), stores.s3, logic.Limits()
