@@ -17,8 +17,7 @@ Phases, for every pipeline at once (faults are set per function and per event so
    ``redrive`` of their own (the stream: Kinesis on-failure ranges re-read and reprocessed,
    ``sluicectl.kinesis_redrive``), then every input of every phase counted again.
 
-Pipelines (``DRIVERS``): ingest, routing, fanout, inference, documents, stream; ``EXTRA_DRIVERS`` (when
-named): feedback. Every input ends in exactly one
+Pipelines (``DRIVERS``): ingest, routing, fanout, inference, documents, stream, feedback. Every input ends in exactly one
 place: ``processed`` (the pipeline's result), a ``failure record`` (the input can never succeed and says why), or
 ``in DLQ`` (retries exhausted, waiting for a redrive: an SQS DLQ, a Kinesis on-failure record); anything else is
 ``lost``. ``duplicates`` are inputs whose result was produced more than once: two results where one is
@@ -1200,9 +1199,10 @@ DRIVERS: dict[str, type[Driver]] = {
     "inference": InferenceDriver,
     "documents": DocumentsDriver,
     "stream": StreamDriver,
+    "feedback": FeedbackDriver,
 }
 # Drivers that run only when named (`--pipeline NAME`): pipelines still in progress on main.
-EXTRA_DRIVERS: dict[str, type[Driver]] = {"feedback": FeedbackDriver}
+EXTRA_DRIVERS: dict[str, type[Driver]] = {}
 ALL_DRIVERS = {**DRIVERS, **EXTRA_DRIVERS}
 
 
