@@ -17,7 +17,7 @@ Phases, for every pipeline at once (faults are set per function and per event so
    ``redrive`` of their own (the stream: Kinesis on-failure ranges re-read and reprocessed,
    ``sluicectl.kinesis_redrive``), then every input of every phase counted again.
 
-Pipelines (``DRIVERS``): ingest, routing, fanout, inference, documents, stream. Every input ends in exactly one
+Pipelines (``DRIVERS``): ingest, routing, fanout, inference, documents, stream, feedback. Every input ends in exactly one
 place: ``processed`` (the pipeline's result), a ``failure record`` (the input can never succeed and says why), or
 ``in DLQ`` (retries exhausted, waiting for a redrive: an SQS DLQ, a Kinesis on-failure record); anything else is
 ``lost``. ``duplicates`` are inputs whose result was produced more than once: two results where one is
@@ -30,6 +30,7 @@ faults need the local cloud. The invariant: after the redrive, lost = 0 and dupl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -971,6 +972,226 @@ class StreamDriver(Driver):
         return result.ranges
 
 
+class FeedbackDriver(Driver):
+    """Pipeline 5, the feedback loop's intake: labels through ``POST /feedback`` (the inference HTTP API) -> the
+    feedback function -> a label item (one per job) in the feedback table, counted in ``labels_total``.
+
+    Inputs are submissions: a new label for a job that exists (jobs are written straight to the jobs table with
+    their input image, as the worker leaves a succeeded job: the label path is under test, not the classifier),
+    the same label again (a client's retry: processed, counted once), another label for a labelled job (409),
+    an unknown job id (404) and the fuzzed bodies (400). A submission ends ``processed`` when the API answered 2xx
+    and the job's label item holds its label; a ``failure record`` when the API answered 4xx (the client holds the
+    reason: an HTTP API's refusal is the caller's failure record); 5xx/429 answers are retried like a client
+    would, bounded. ``duplicates`` = labels counted more than once: ``labels_total`` moved by more than the label
+    items this run created. Retraining stays out of the burst: the driver holds the store's retraining-request
+    mark for the run (an outstanding request suppresses another, see sluice.feedback), so no threshold crossing
+    starts a training; ``finish`` removes this run's labels, jobs and images, gives the counts back and drops
+    the mark, leaving the store as it found it. No DLQ applies to labels (the retraining DLQ holds requests)."""
+
+    name = "feedback"
+    dead_letters = False
+    huge_bytes = 1_100_000
+    ATTEMPTS = 8
+    WORKERS = 8  # concurrent clients
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.replies: dict[str, tuple[int, str]] = {}  # submission -> (final status, error code or status)
+        self.wanted: dict[str, tuple[str, int] | None] = {}  # submission -> (job id, label) it names, if any
+        self.jobs: list[str] = []  # jobs this run created
+        self.mark = f"chaos-{self.run_id}"
+        self.before_total: int | None = None
+        self._template_job: str | None = None
+
+    def functions(self) -> list[str]:
+        # Every fault, timeouts included: the API is idempotent per job (a retry after a timeout answers 200).
+        return [self.outputs["feedback_api_function_name"]]
+
+    def queues(self) -> list[str]:
+        return []
+
+    # ---------------------------------------------------------------- set-up and clean-up
+
+    def prepare(self) -> None:
+        from . import inference as api
+
+        api.use_api_key(self.outputs)
+        dynamodb = self.clients("dynamodb")
+        table = self.outputs["feedback_table_name"]
+        # Hold the retraining-request mark (no threshold crossing requests a training while we run); a request
+        # outstanding already suppresses ours the same way.
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.update_item(
+                TableName=table,
+                Key={"job_id": {"S": "#state"}},
+                UpdateExpression="SET requested_at = :now, request_id = :id",
+                ConditionExpression="attribute_not_exists(requested_at)",
+                ExpressionAttributeValues={":now": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}, ":id": {"S": self.mark}},
+            )
+        self.before_total = self._labels_total(dynamodb)
+
+    def _labels_total(self, dynamodb: Any) -> int:
+        item = dynamodb.get_item(TableName=self.outputs["feedback_table_name"], Key={"job_id": {"S": "#state"}}, ConsistentRead=True).get("Item") or {}
+        return int(float(item.get("labels_total", {}).get("N", "0")))
+
+    def new_job(self) -> str:
+        """A succeeded prediction job with its input image, as the worker leaves one."""
+        job_id = uuid.uuid4().hex
+        label = len(self.jobs) % 10
+        self.clients("s3").put_object(Bucket=self.outputs["inference_inputs_bucket_name"], Key=f"inputs/{job_id}", Body=b"\x89PNG chaos " + job_id.encode())
+        self.clients("dynamodb").put_item(
+            TableName=self.outputs["inference_jobs_table_name"],
+            Item={
+                "job_id": {"S": job_id},
+                "status": {"S": "succeeded"},
+                "label": {"N": str(label)},
+                "model_version": {"S": self.mark},
+                "expires_at": {"N": str(int(time.time()) + 6 * 3600)},
+            },
+        )
+        self.jobs.append(job_id)
+        return job_id
+
+    def finish(self) -> None:
+        """Remove this run's labels (giving back what they counted), images and jobs; drop the request mark."""
+        dynamodb, s3 = self.clients("dynamodb"), self.clients("s3")
+        table = self.outputs["feedback_table_name"]
+        labelled = list(self._labels(dynamodb, self.jobs))
+        for job in self.jobs:
+            dynamodb.delete_item(TableName=table, Key={"job_id": {"S": job}})
+            dynamodb.delete_item(TableName=self.outputs["inference_jobs_table_name"], Key={"job_id": {"S": job}})
+            s3.delete_object(Bucket=self.outputs["inference_inputs_bucket_name"], Key=f"inputs/{job}")
+            s3.delete_object(Bucket=self.outputs["feedback_bucket_name"], Key=f"feedback/{self.outputs.get('inference_model_name', 'digits')}/images/{job}")
+        if labelled:
+            values = {":n": {"N": str(-len(labelled))}, ":k": {"N": str(len(labelled))}}
+            try:  # a retraining run that claimed them meanwhile consumed them from `pending` already
+                dynamodb.update_item(TableName=table, Key={"job_id": {"S": "#state"}}, UpdateExpression="ADD pending :n, labels_total :n", ConditionExpression="pending >= :k", ExpressionAttributeValues=values)
+            except dynamodb.exceptions.ConditionalCheckFailedException:
+                dynamodb.update_item(TableName=table, Key={"job_id": {"S": "#state"}}, UpdateExpression="ADD labels_total :n", ExpressionAttributeValues={":n": values[":n"]})
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.update_item(
+                TableName=table,
+                Key={"job_id": {"S": "#state"}},
+                UpdateExpression="REMOVE requested_at, request_id",
+                ConditionExpression="request_id = :id",
+                ExpressionAttributeValues={":id": {"S": self.mark}},
+            )
+
+    # ---------------------------------------------------------------- sending
+
+    def template(self) -> dict[str, Any]:
+        if self._template_job is None:
+            self._template_job = self.new_job()
+        return {"job_id": self._template_job, "label": 3}
+
+    @staticmethod
+    def _named(body: bytes) -> tuple[str, int] | None:
+        """The (job id, label) a body names, read as the API reads it, or None."""
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, dict):
+            return None
+        job, label = doc.get("job_id"), doc.get("label")
+        if isinstance(job, str) and isinstance(label, int) and not isinstance(label, bool):
+            return job, label
+        return None
+
+    def post(self, item: str, body: bytes) -> None:
+        """POST the body, retrying 5xx/429 and connection failures like a client (bounded); record the answer."""
+        from . import inference as api
+
+        url = self.outputs["feedback_url"]
+        headers = {"Content-Type": "application/json", **api.auth_headers()}
+        status, reason = 0, "no answer"
+        for attempt in range(self.ATTEMPTS):
+            try:
+                reply = api.http("POST", url, body, headers)
+            except OSError as exc:  # connection refused/reset, read timeout: as a 5xx
+                status, reason = 0, type(exc).__name__
+            else:
+                error = reply.body.get("error")
+                status = reply.status
+                reason = str(error.get("code") if isinstance(error, dict) else reply.body.get("status") or reply.body.get("message") or status)
+                if status < 500 and status != 429:
+                    break
+            time.sleep(min(0.2 * 2**attempt, 5.0))
+        self.replies[item] = (status, reason)
+
+    def send(self, phase: str, count: int, fuzz: list[tuple[str, bytes]] | None = None) -> Batch:
+        from concurrent.futures import ThreadPoolExecutor
+
+        prefix = f"{self.run_id}-{phase}"
+        first: list[tuple[str, bytes]] = []  # new labels (and fuzz): sent at once
+        then: list[tuple[str, bytes]] = []  # repeats and conflicts of the first ones: sent after them
+        if fuzz is not None:
+            first = [(f"{prefix}-{i:05d}-{kind}", body) for i, (kind, body) in enumerate(fuzz)]
+        else:
+            fresh: list[tuple[str, int]] = []
+            for i in range(count):
+                item = f"{prefix}-{i:05d}"
+                if i % 6 == 3:  # a job id that names no job: 404
+                    first.append((item, json.dumps({"job_id": uuid.uuid4().hex, "label": 1}).encode()))
+                elif i % 6 in (4, 5) and fresh:
+                    job, label = fresh[(i // 6) % len(fresh)]
+                    label = label if i % 6 == 4 else (label + 1) % 10  # 4: the same label again (200); 5: another (409)
+                    then.append((item, json.dumps({"job_id": job, "label": label}).encode()))
+                else:
+                    job, label = self.new_job(), i % 10
+                    fresh.append((job, label))
+                    first.append((item, json.dumps({"job_id": job, "label": label}).encode()))
+        for item, body in (*first, *then):
+            self.wanted[item] = self._named(body)
+        with ThreadPoolExecutor(max_workers=self.WORKERS) as pool:
+            list(pool.map(lambda pair: self.post(*pair), first))
+        for item, body in then:
+            self.post(item, body)
+        return Batch(phase, [item for item, _ in (*first, *then)])
+
+    # ---------------------------------------------------------------- counting
+
+    def _labels(self, dynamodb: Any, jobs: list[str]) -> dict[str, int]:
+        """job id -> the label stored for it (jobs without a label item are absent)."""
+        table = self.outputs["feedback_table_name"]
+        jobs = list(dict.fromkeys(j for j in jobs if re.fullmatch(r"[0-9a-f]{32}", j)))
+        out: dict[str, int] = {}
+        for start in range(0, len(jobs), 100):
+            pending: dict[str, Any] = {table: {"Keys": [{"job_id": {"S": j}} for j in jobs[start : start + 100]], "ConsistentRead": True}}
+            while pending:
+                response = dynamodb.batch_get_item(RequestItems=pending)
+                for row in response["Responses"].get(table, []):
+                    out[row["job_id"]["S"]] = int(float(row["label"]["N"]))
+                pending = response.get("UnprocessedKeys") or {}
+        return out
+
+    def count(self, batches: list[Batch], dlq: list[dict[str, Any]]) -> list[Tally]:
+        dynamodb = self.clients("dynamodb")
+        items = [item for b in batches for item in b.items]
+        stored = self._labels(dynamodb, [*self.jobs, *(w[0] for item in items if (w := self.wanted.get(item)))])
+        where, made = self.where(items, stored)
+        if self.before_total is not None and made:
+            # Labels counted by this run beyond the label items it created: counted twice (on one of ours).
+            extra = self._labels_total(dynamodb) - self.before_total - sum(1 for job in self.jobs if job in stored)
+            made[next(iter(made))] += max(0, extra)
+        return [tally(b.phase, b.items, where, made) for b in batches]
+
+    def where(self, items: list[str], stored: dict[str, int]) -> tuple[dict[str, str], Counter[str]]:
+        """Where each submission ended, from the API's answers and the stored labels (pure: unit-tested)."""
+        where: dict[str, str] = {}
+        made: Counter[str] = Counter()
+        for item in items:
+            status, _ = self.replies.get(item, (0, ""))
+            wanted = self.wanted.get(item)
+            if 400 <= status < 500 and status != 429:
+                where[item] = FAILED
+            elif wanted and stored.get(wanted[0]) == wanted[1] and (200 <= status < 300 or status == 0 or status >= 500):
+                # 2xx, or no 2xx answer but the label is stored (the function stored it, then timed out)
+                where[item] = PROCESSED
+                made[item] = 1
+        return where, made
+
+
 DRIVERS: dict[str, type[Driver]] = {
     "ingest": IngestDriver,
     "routing": RoutingDriver,
@@ -978,6 +1199,7 @@ DRIVERS: dict[str, type[Driver]] = {
     "inference": InferenceDriver,
     "documents": DocumentsDriver,
     "stream": StreamDriver,
+    "feedback": FeedbackDriver,
 }
 # Drivers that run only when named (`--pipeline NAME`): pipelines still in progress on main.
 EXTRA_DRIVERS: dict[str, type[Driver]] = {}
@@ -1180,6 +1402,9 @@ def run(
             total.add(tally_)
         total.seconds = time.monotonic() - t0
         report.pipelines[driver.name] = [*phase_tallies[driver.name], total]
+    for driver in drivers:
+        if hasattr(driver, "finish"):  # a driver that leaves the environment as it found it (counted first)
+            driver.finish()
     report.seconds = time.monotonic() - started
     return report
 

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from sluicectl import chaos
+from sluicectl import chaos, retraining
 
 pytestmark = pytest.mark.e2e
+FEEDBACK_BEFORE: dict = {}  # the feedback store's state before the run (the feedback driver leaves it as found)
 
 
 @pytest.fixture(scope="module")
 def report(deployed) -> chaos.Report:
-    # Small on purpose (CI time): six pipelines x (6 + 6 + 24 + 10 + 3) inputs.
+    # Small on purpose (CI time): seven pipelines x (6 + 6 + 24 + 10 + 3) inputs.
+    FEEDBACK_BEFORE.update(retraining.feedback_state(deployed.client("dynamodb"), deployed.outputs["feedback_table_name"]))
     result = chaos.run(deployed.cloud, deployed.outputs, scale=6, burst=4, fuzz=10, timeout=300)
     if os.environ.get("SLUICE_CHAOS_REPORT"):  # where to keep the tallies (a CI artifact, the README's figures)
         Path(os.environ["SLUICE_CHAOS_REPORT"]).write_text(json.dumps(result.as_dict(), indent=1))
@@ -55,6 +57,14 @@ def test_a_fuzzed_record_sent_again_by_a_later_run_is_processed_not_lost(report,
     assert [(t.sent, t.processed, t.lost, t.duplicates) for t in tallies] == [(1, 1, 0, 0)] * 2, [t.as_dict() for t in tallies]
     row = deployed.client("dynamodb").get_item(TableName=deployed.outputs["routing_results_table_name"], Key={"record_id": {"S": record_id}}, ConsistentRead=True)["Item"]
     assert row["record_id"]["S"] == record_id  # the id went through EventBridge, SQS and DynamoDB unchanged
+
+
+def test_the_feedback_driver_started_no_training_and_left_the_store_as_found(report, deployed) -> None:
+    """Its labels, counts and retraining-request mark are gone (the retraining e2e test, later in a session,
+    expects no pending label), and no retraining run ended meanwhile."""
+    after = retraining.feedback_state(deployed.client("dynamodb"), deployed.outputs["feedback_table_name"])
+    keys = ("pending", "labels_total", "request_id", "last_run_id")
+    assert {k: after.get(k) or None for k in keys} == {k: FEEDBACK_BEFORE.get(k) or None for k in keys}, (FEEDBACK_BEFORE, after)  # 0 = none
 
 
 def test_the_faults_were_injected_and_then_cleared(report, deployed) -> None:

@@ -8,6 +8,8 @@ names the first run's file. The record is processed, not lost."""
 from __future__ import annotations
 
 import json
+import uuid
+from collections import Counter
 from typing import Any
 
 import boto3
@@ -138,3 +140,116 @@ def test_a_fuzzed_user_named_by_an_earlier_run_counts_from_where_it_was(stream_o
     _scored("hypothesis-user", 4)
     tally = driver.count([batch], [])[0]
     assert (tally.processed, tally.duplicates, tally.lost) == (1, 0, 0)
+
+
+# ------------------------------------------------------------------------------------------------ the feedback driver
+
+
+@pytest.fixture
+def feedback_outputs(aws: None) -> dict[str, Any]:
+    s3, dynamodb = clients("s3"), clients("dynamodb")
+    for bucket in ("chaos-inputs", "chaos-feedback"):
+        s3.create_bucket(Bucket=bucket)
+    for name in ("chaos-jobs", "chaos-labels"):
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    return {
+        "feedback_url": "http://api.invalid/feedback",
+        "feedback_table_name": "chaos-labels",
+        "feedback_bucket_name": "chaos-feedback",
+        "feedback_api_function_name": "chaos-feedback-api",
+        "inference_inputs_bucket_name": "chaos-inputs",
+        "inference_jobs_table_name": "chaos-jobs",
+        "inference_model_name": "digits",
+    }
+
+
+def _state() -> dict[str, Any]:
+    from sluice import feedback
+
+    return feedback.state(clients("dynamodb"), "chaos-labels")
+
+
+class FakeFeedbackApi:
+    """POST /feedback as the function answers it (sluice.feedback stores and counts), failing the first `fail`
+    calls with 503 (a throttled or failing function behind the HTTP API)."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.fail, self.calls = fail, 0
+
+    def __call__(self, method: str, url: str, data: bytes, headers: dict[str, str]) -> Any:
+        from sluice import feedback
+
+        from sluicectl.inference import Reply
+
+        self.calls += 1
+        if self.calls <= self.fail:
+            return Reply(503, {"message": "Service Unavailable"})
+        named = chaos.FeedbackDriver._named(data)
+        if named is None or not 0 <= named[1] <= 9:
+            return Reply(400, {"error": {"code": "invalid_request"}})
+        job, label = named
+        if "Item" not in clients("dynamodb").get_item(TableName="chaos-jobs", Key={"job_id": {"S": job}}):
+            return Reply(404, {"error": {"code": "not_found"}})
+        try:
+            feedback.record_label(clients("dynamodb"), "chaos-labels", feedback.Label(job, label, f"feedback/digits/images/{job}"), "2026-01-01T00:00:00Z")
+        except feedback.Duplicate as duplicate:
+            if duplicate.existing and duplicate.existing.label != label:
+                return Reply(409, {"error": {"code": "label_conflict"}})
+            return Reply(200, {"status": "duplicate"})
+        return Reply(201, {"status": "recorded"})
+
+
+def test_the_feedback_driver_counts_labels_refusals_and_retries_and_leaves_the_store_as_found(feedback_outputs, monkeypatch) -> None:
+    from sluicectl import inference
+
+    api = FakeFeedbackApi(fail=2)
+    monkeypatch.setattr(inference, "http", api)
+    monkeypatch.setattr(chaos.time, "sleep", lambda _: None)
+    clients("dynamodb").put_item(TableName="chaos-labels", Item={"job_id": {"S": "#state"}, "pending": {"N": "2"}, "labels_total": {"N": "7"}})
+    driver = chaos.FeedbackDriver(clients, feedback_outputs, "run00007")
+    driver.WORKERS = 1  # moto in process is not thread-safe
+    driver.prepare()
+    assert _state()["request_id"] == "chaos-run00007"  # held: no threshold crossing requests a training
+    batch = driver.send("baseline", 12)
+    statuses = Counter(status for status, _ in driver.replies.values())
+    # per 6: 3 new labels (201), an unknown job (404), the same label again (200), another label (409)
+    assert statuses == Counter({201: 6, 404: 2, 200: 2, 409: 2}) and api.calls == 14  # the two 503s were retried
+    tally = driver.count([batch], [])[0]
+    assert (tally.sent, tally.processed, tally.failure_records, tally.duplicates, tally.lost) == (12, 8, 4, 0, 0)
+
+    fuzz = chaos.fuzz_bodies(driver.template(), 10, huge_bytes=2000)
+    fuzzed = driver.send("fuzz", 10, fuzz)
+    tallies = driver.count([batch, fuzzed], [])
+    assert sum(t.lost for t in tallies) == 0 and sum(t.duplicates for t in tallies) == 0
+    assert tallies[1].failure_records > 0
+
+    driver.finish()
+    state = _state()
+    assert (state["pending"], state["labels_total"], state.get("request_id")) == (2, 7, None)
+    assert [i for i in clients("dynamodb").scan(TableName="chaos-labels")["Items"] if i["job_id"]["S"] != "#state"] == []
+    assert clients("dynamodb").scan(TableName="chaos-jobs")["Items"] == []
+
+
+def test_a_label_counted_twice_is_a_duplicate_and_an_unanswered_submission_is_lost_unless_stored(feedback_outputs) -> None:
+    driver = chaos.FeedbackDriver(clients, feedback_outputs, "run00008")
+    driver.prepare()
+    job = driver.new_job()
+    stored, unanswered = "run00008-faults-00000", "run00008-faults-00001"
+    driver.wanted = {stored: (job, 4), unanswered: (uuid.uuid4().hex, 4)}
+    driver.replies = {stored: (502, "Internal Server Error"), unanswered: (503, "Service Unavailable")}  # retries used up
+    batch = chaos.Batch("faults", [stored, unanswered])
+    assert driver.count([batch], [])[0].lost == 2  # nothing stored yet: the counting can fail
+
+    from sluice import feedback
+
+    feedback.record_label(clients("dynamodb"), "chaos-labels", feedback.Label(job, 4, "k"), "2026-01-01T00:00:00Z")
+    tally = driver.count([batch], [])[0]
+    assert (tally.processed, tally.lost, tally.duplicates) == (1, 1, 0)  # the function stored it, then failed
+
+    clients("dynamodb").update_item(TableName="chaos-labels", Key={"job_id": {"S": "#state"}}, UpdateExpression="ADD labels_total :one", ExpressionAttributeValues={":one": {"N": "1"}})
+    assert driver.count([batch], [])[0].duplicates == 1  # counted twice for one label item
