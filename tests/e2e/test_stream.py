@@ -118,9 +118,12 @@ def test_bisect_isolates_the_poison_record_in_the_on_failure_destination(deploye
     )
     assert info["streamArn"] == deployed.outputs["stream_arn"]
     assert scored.failures[0]["requestContext"]["condition"] == "RetryAttemptsExhausted"
-    assert (
-        _delta(scored, "bisects") >= 1 and _delta(scored, "function_errors") >= 3
-    )  # halved down to it, retried twice
+    # Isolated by the scorer's partial batch response (it reports the poison record and everything after it, so
+    # when the poison record ends its batch it is retried alone) or, when it starts a batch (every record reported,
+    # the invocation fails), by bisection; which one depends on where the batching window cut the stream. The
+    # local cloud's bisection itself is pinned by tests/e2e/localcloud/test_kinesis.py.
+    assert _delta(scored, "item_failures") + _delta(scored, "bisects") >= 1, scored.row
+    assert _delta(scored, "function_errors") >= 3, scored.row  # alone: the first try and 2 retries all fail
 
 
 def test_recall_and_precision_of_the_seed_rule(scored: Run) -> None:
