@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from . import ingest, routing
@@ -255,6 +257,28 @@ def queue_depths(sqs: Any, urls: Iterable[str]) -> tuple[int, int]:
         visible += int(attributes["ApproximateNumberOfMessages"])
         hidden += int(attributes["ApproximateNumberOfMessagesNotVisible"])
     return visible, hidden
+
+
+#: The suite's clients wait out a saturated local cloud: a 10x burst through seven pipelines keeps the one
+#: server process busy for minutes, and a request queued behind that must not end the run (a ReadTimeout is a
+#: slow answer, not a lost one). Retried like the SDK's standard mode does, with room for more attempts.
+PATIENT = Config(connect_timeout=10, read_timeout=300, retries={"max_attempts": 5, "mode": "standard"})
+
+
+def patient_clients(factory: Callable[..., Any]) -> Callable[[str], Any]:
+    """One client per service from `factory` (``cloud.boto3_client``-like: service, config=...), created once
+    (creating a boto3 client is not thread-safe and costs ~10 ms) and shared by the drivers' threads (calls on
+    a client are thread-safe)."""
+    made: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def client(service: str) -> Any:
+        with lock:
+            if service not in made:
+                made[service] = factory(service, config=PATIENT)
+            return made[service]
+
+    return client
 
 
 # ------------------------------------------------------------------------------------------------ drivers
@@ -1017,17 +1041,9 @@ class FeedbackDriver(Driver):
 
         api.use_api_key(self.outputs)
         dynamodb = self.clients("dynamodb")
-        table = self.outputs["feedback_table_name"]
         # Hold the retraining-request mark (no threshold crossing requests a training while we run); a request
         # outstanding already suppresses ours the same way.
-        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-            dynamodb.update_item(
-                TableName=table,
-                Key={"job_id": {"S": "#state"}},
-                UpdateExpression="SET requested_at = :now, request_id = :id",
-                ConditionExpression="attribute_not_exists(requested_at)",
-                ExpressionAttributeValues={":now": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}, ":id": {"S": self.mark}},
-            )
+        self._mark(dynamodb, hold=True)
         self.before_total = self._labels_total(dynamodb)
 
     def _labels_total(self, dynamodb: Any) -> int:
@@ -1068,14 +1084,25 @@ class FeedbackDriver(Driver):
                 dynamodb.update_item(TableName=table, Key={"job_id": {"S": "#state"}}, UpdateExpression="ADD pending :n, labels_total :n", ConditionExpression="pending >= :k", ExpressionAttributeValues=values)
             except dynamodb.exceptions.ConditionalCheckFailedException:
                 dynamodb.update_item(TableName=table, Key={"job_id": {"S": "#state"}}, UpdateExpression="ADD labels_total :n", ExpressionAttributeValues={":n": values[":n"]})
+        self._mark(dynamodb, hold=False)
+
+    def _mark(self, dynamodb: Any, *, hold: bool) -> None:
+        """Take the store's retraining-request mark for this run (unless a request holds it already) or drop it
+        (only if it is still ours: a request made after a drop is not ours to remove)."""
+        if hold:
+            update = {
+                "UpdateExpression": "SET requested_at = :now, request_id = :id",
+                "ConditionExpression": "attribute_not_exists(requested_at)",
+                "ExpressionAttributeValues": {":now": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}, ":id": {"S": self.mark}},
+            }
+        else:
+            update = {
+                "UpdateExpression": "REMOVE requested_at, request_id",
+                "ConditionExpression": "request_id = :id",
+                "ExpressionAttributeValues": {":id": {"S": self.mark}},
+            }
         with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-            dynamodb.update_item(
-                TableName=table,
-                Key={"job_id": {"S": "#state"}},
-                UpdateExpression="REMOVE requested_at, request_id",
-                ConditionExpression="request_id = :id",
-                ExpressionAttributeValues={":id": {"S": self.mark}},
-            )
+            dynamodb.update_item(TableName=self.outputs["feedback_table_name"], Key={"job_id": {"S": "#state"}}, **update)
 
     # ---------------------------------------------------------------- sending
 
@@ -1345,7 +1372,7 @@ def run(
     redrive). Faults are cleared at the end whatever happens."""
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:8]
-    clients = cloud.boto3_client
+    clients = patient_clients(cloud.boto3_client)
     drivers = [ALL_DRIVERS[name](clients, outputs, run_id) for name in pipelines]
     for driver in drivers:
         if hasattr(driver, "prepare"):

@@ -253,3 +253,27 @@ def test_a_label_counted_twice_is_a_duplicate_and_an_unanswered_submission_is_lo
 
     clients("dynamodb").update_item(TableName="chaos-labels", Key={"job_id": {"S": "#state"}}, UpdateExpression="ADD labels_total :one", ExpressionAttributeValues={":one": {"N": "1"}})
     assert driver.count([batch], [])[0].duplicates == 1  # counted twice for one label item
+
+
+def test_the_suite_shares_one_patient_client_per_service_across_its_threads() -> None:
+    """A saturated local cloud answers late, not never: the suite's clients wait minutes and retry, and the
+    drivers' threads share them (creating boto3 clients concurrently is not thread-safe)."""
+    import threading
+
+    made: list[tuple[str, Any]] = []
+
+    def factory(service: str, config: Any) -> object:
+        made.append((service, config))
+        return object()
+
+    client = chaos.patient_clients(factory)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(client("dynamodb"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(c) for c in got}) == 1 and client("s3") is not got[0]
+    assert [service for service, _ in made] == ["dynamodb", "s3"]
+    config = made[0][1]
+    assert config.read_timeout >= 120 and config.retries == {"max_attempts": 5, "mode": "standard"}
