@@ -232,3 +232,24 @@ def test_if_recording_the_failure_fails_the_record_is_retried(
     )
     assert response == {"batchItemFailures": [{"itemIdentifier": "a"}]}
     assert dlq_messages(resources) == []
+
+
+def test_records_are_deferred_when_the_invocation_is_near_its_timeout(recorder: FailureRecorder, batch, lambda_context) -> None:
+    """A record started too close to the timeout could be stopped half done (an event published, its
+    idempotency record not saved) and redone on redelivery: it is deferred instead. The first always runs."""
+    handled: list[str] = []
+
+    def handle(record):
+        handled.append(record.message_id)
+        lambda_context.remaining_ms -= 20_000  # each record takes 20 s of a 60 s budget
+
+    event = sqs_event(*(sqs_record({"n": n}, message_id=f"m{n}") for n in range(4)))
+    response = batch.process_sqs_batch(event, lambda_context, handle, recorder=recorder)
+    # 60 s -> m0 -> 40 s -> m1 -> 20 s -> m2 (20 s >= 25 % of 60 s) -> 0 s: m3 deferred, never started.
+    assert handled == ["m0", "m1", "m2"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m3"}]}
+
+    handled.clear()
+    lambda_context.remaining_ms = 1_000  # began with little time: the first record still runs
+    response = batch.process_sqs_batch(event, lambda_context, lambda r: handled.append(r.message_id), recorder=recorder)
+    assert handled == ["m0", "m1", "m2", "m3"]  # nothing consumed the budget, nothing deferred

@@ -16,6 +16,14 @@ Per record (Powertools ``BatchProcessor`` + ``process_partial_response``; the ev
 
 If recording the permanent failure itself fails (DynamoDB or SQS unavailable), the record is reported as a
 batch item failure and the whole policy runs again on redelivery (it is idempotent).
+
+Records run one after another, so a slow batch can reach the function's timeout mid-record: Lambda stops the
+environment wherever it is, and a side effect no write can make conditional (an event published, its
+idempotency record not yet saved) is done again on redelivery. So a record after the first is started only
+while at least ``DEADLINE_RESERVE_SHARE`` of the time the invocation began with is left; the rest are
+deferred (batch item failures, ``RecordsDeferred``) and SQS delivers them again after the visibility timeout.
+The first record always runs, so every invocation makes progress. Powertools' batch utility has no such
+guard (it stops nothing before the timeout), hence this one.
 """
 
 from __future__ import annotations
@@ -33,10 +41,17 @@ from .errors import PermanentError
 from .failures import FailureRecorder
 from .observability import count, logger
 
-__all__ = ["TRANSIENT", "process_sqs_batch", "unidentified_item_id"]
+__all__ = ["DEADLINE_RESERVE_SHARE", "TRANSIENT", "DeadlineNear", "process_sqs_batch", "unidentified_item_id"]
 
 #: ``error_code`` dimension used for transient failures in the failure metric.
 TRANSIENT = "transient"
+
+#: Share of the invocation's starting time budget that must be left to start another record (see above).
+DEADLINE_RESERVE_SHARE = 0.25
+
+
+class DeadlineNear(RuntimeError):
+    """Too little time left in the invocation to start this record: deferred to a redelivery (transient)."""
 
 
 def unidentified_item_id(body: str) -> str:
@@ -76,7 +91,16 @@ def process_sqs_batch(
     Tracer is never created (see ``sluice.observability``).
     """
 
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget_ms = remaining() if callable(remaining) else None
+    started = 0
+
     def guarded(record: SQSRecord) -> Any:
+        nonlocal started
+        started += 1
+        if started > 1 and budget_ms is not None and remaining() < DEADLINE_RESERVE_SHARE * budget_ms:
+            count("RecordsDeferred")
+            raise DeadlineNear(f"{remaining()} ms left of {budget_ms}: record {record.message_id} deferred to a redelivery")
         with (
             logger.append_context_keys(message_id=record.message_id),
             (
