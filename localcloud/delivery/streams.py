@@ -1,7 +1,8 @@
 """Stream → Lambda event source mappings (Kinesis, DynamoDB Streams) with the Lambda service's semantics
 (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, .../with-ddb.html):
 
-- one poller per shard; a shard's records reach the function in order, one batch at a time;
+- one poller per shard; a shard's records reach the function in order, one batch at a time (with
+  ParallelizationFactor 1, the default: see below);
 - the checkpoint moves only past records that are done (processed, filtered out, or sent to the on-failure
   destination), so a stopped or disabled mapping resumes where it was;
 - BatchSize records per invocation (and at most 6 MB), gathered for at most MaximumBatchingWindowInSeconds
@@ -14,8 +15,7 @@
   from there (an unknown or empty itemIdentifier fails the whole batch, as on AWS);
 - DestinationConfig.OnFailure (SQS or SNS): an invocation record with the batch's metadata (shard, first and
   last sequence numbers, arrival times, size), not the data, as Lambda sends it;
-- FilterCriteria: records that match no filter are skipped (and checkpointed) without an invocation.
-
+- FilterCriteria: records that match no filter are skipped (and checkpointed) without an invocation;
 - ParallelizationFactor (1-10): up to that many batches of one shard in flight at once. Records are dealt to
   that many lanes by a hash of their partition key (Kinesis) or item keys (DynamoDB Streams), each lane batching
   and retrying its own records in order, so one key's records keep their order and are never in two concurrent
@@ -23,8 +23,8 @@
   of it, so a lane stuck on a failing batch holds the shard back no further than that. Records done past the
   checkpoint are remembered, so a disabled or restarted mapping resumes without sending them again.
 
-Not supported: tumbling windows, enhanced fan-out consumers as
-the event source, S3 on-failure destinations, retention trimming (records stay until the stream is deleted).
+Not supported: tumbling windows, enhanced fan-out consumers as the event source, S3 on-failure destinations,
+retention trimming (records stay until the stream is deleted).
 """
 
 from __future__ import annotations
@@ -450,8 +450,9 @@ class ShardPoller(Worker):
             self._local.last_request = None
             return "error"
         stats.recent_batch_ms.append((time.perf_counter() - started) * 1000)
-        stats.batches += 1
-        stats.batch_sizes[len(kept)] += 1
+        with self.delivery.stats_lock:
+            stats.batches += 1
+            stats.batch_sizes[len(kept)] += 1
         self._local.last_request = result.request_id
         if result.errored:
             stats.function_errors += 1
@@ -470,15 +471,17 @@ class ShardPoller(Worker):
     def _done(self, records: list[StreamRecord], succeeded: int) -> None:
         """`records` are done: `succeeded` of them reached the function, the others were filtered out."""
         stats = self.stats
-        stats.succeeded += succeeded
-        stats.filtered_out += len(records) - succeeded
-        stats.records_done += len(records)
+        with self.delivery.stats_lock:  # shards and lanes count into one mapping's stats
+            stats.succeeded += succeeded
+            stats.filtered_out += len(records) - succeeded
+            stats.records_done += len(records)
         self._settle(records)
 
     def _on_failure(self, records: list[StreamRecord], condition: str, invoke_count: int) -> None:
         stats = self.stats
-        stats.on_failure += len(records)
-        stats.records_done += len(records)
+        with self.delivery.stats_lock:
+            stats.on_failure += len(records)
+            stats.records_done += len(records)
         destination = ((self.mapping.destination_config or {}).get("OnFailure") or {}).get("Destination")
         if destination:
             record = {
@@ -605,6 +608,7 @@ class StreamDelivery(Delivery):
         self._pollers: dict[tuple[str, str], ShardPoller] = {}
         self.checkpoints: dict[tuple[str, str], _Checkpoint] = {}
         self.stats: dict[str, MappingStats] = collections.defaultdict(MappingStats)
+        self.stats_lock = threading.Lock()
         self._patterns: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
 
