@@ -81,9 +81,11 @@ def runtime() -> Runtime:
     models = ModelCache(
         aws.client("s3"), settings.model_bucket, settings.model_name, pointer_ttl=settings.model_pointer_ttl
     )
+    # The batch's calls are built by `logic` from parsed, contract-checked records: no client-side validation
+    # (botocore walking every attribute of 100 items was the largest share of the function's CPU).
     ports = logic.Ports(
-        dynamodb=aws.client("dynamodb"),
-        publisher=EventPublisher(aws.client("events"), settings.event_bus),
+        dynamodb=aws.client("dynamodb", validate=False),
+        publisher=EventPublisher(aws.client("events", validate=False), settings.event_bus),
         features_table=settings.features_table,
         alerts_table=settings.alerts_table,
         rule=Rule(settings.rule_amount, settings.rule_distance_miles, settings.rule_window_seconds),

@@ -86,6 +86,9 @@ class KinesisShard(ShardSource):
             records.append(StreamRecord(start + offset, sequence, float(record.created_at), event, len(record.data) + 450))
         return records
 
+    def order_key(self, record: StreamRecord) -> str:
+        return str(record.event["kinesis"]["partitionKey"])
+
     def filter_view(self, record: StreamRecord) -> dict[str, Any]:
         # Patterns see the kinesis object's metadata, and `data` when the payload is JSON (as Lambda filters do).
         view = dict(record.event["kinesis"])

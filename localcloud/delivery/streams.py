@@ -1,7 +1,8 @@
 """Stream → Lambda event source mappings (Kinesis, DynamoDB Streams) with the Lambda service's semantics
 (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, .../with-ddb.html):
 
-- one poller per shard; a shard's records reach the function in order, one batch at a time;
+- one poller per shard; a shard's records reach the function in order, one batch at a time (with
+  ParallelizationFactor 1, the default: see below);
 - the checkpoint moves only past records that are done (processed, filtered out, or sent to the on-failure
   destination), so a stopped or disabled mapping resumes where it was;
 - BatchSize records per invocation (and at most 6 MB), gathered for at most MaximumBatchingWindowInSeconds
@@ -14,22 +15,30 @@
   from there (an unknown or empty itemIdentifier fails the whole batch, as on AWS);
 - DestinationConfig.OnFailure (SQS or SNS): an invocation record with the batch's metadata (shard, first and
   last sequence numbers, arrival times, size), not the data, as Lambda sends it;
-- FilterCriteria: records that match no filter are skipped (and checkpointed) without an invocation.
+- FilterCriteria: records that match no filter are skipped (and checkpointed) without an invocation;
+- ParallelizationFactor (1-10): up to that many batches of one shard in flight at once. Records are dealt to
+  that many lanes by a hash of their partition key (Kinesis) or item keys (DynamoDB Streams), each lane batching
+  and retrying its own records in order, so one key's records keep their order and are never in two concurrent
+  batches. The checkpoint is the lowest position not done; the reader stays at most two batches per lane ahead
+  of it, so a lane stuck on a failing batch holds the shard back no further than that. Records done past the
+  checkpoint are remembered, so a disabled or restarted mapping resumes without sending them again.
 
-Not supported: ParallelizationFactor > 1 (each shard is read by one poller, so order holds per shard rather
-than per partition key; the setting is accepted and reported), tumbling windows, enhanced fan-out consumers as
-the event source, S3 on-failure destinations, retention trimming (records stay until the stream is deleted).
+Not supported: tumbling windows, enhanced fan-out consumers as the event source, S3 on-failure destinations,
+retention trimming (records stay until the stream is deleted).
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import logging
 import threading
 import time
 import uuid
+import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -91,6 +100,10 @@ class ShardSource(ABC):
     @abstractmethod
     def filter_view(self, record: StreamRecord) -> dict[str, Any]:
         """What FilterCriteria patterns are matched against."""
+
+    @abstractmethod
+    def order_key(self, record: StreamRecord) -> str:
+        """What order is kept by when a shard is read in parallel (ParallelizationFactor > 1)."""
 
     def first_at_or_after(self, timestamp: float) -> int:
         """The position of the first record that arrived at or after `timestamp` (AT_TIMESTAMP)."""
@@ -164,8 +177,9 @@ def reported_failures(response: bytes, sequences: list[str]) -> int | None:
 
 @dataclass
 class _Checkpoint:
-    position: int
+    position: int  # every record before it is done
     identity: int | None
+    done: set[int] = field(default_factory=set)  # positions done past `position` (parallel lanes finish out of order)
 
 
 class ShardPoller(Worker):
@@ -174,6 +188,8 @@ class ShardPoller(Worker):
         self.delivery = delivery
         self.mapping = mapping
         self.source = source
+        self._local = threading.local()  # per lane: the request id of its last invocation
+        self._progress = threading.Condition()  # notified when the checkpoint moves
 
     # -- state -------------------------------------------------------------------------------------------------
     @property
@@ -206,9 +222,18 @@ class ShardPoller(Worker):
             return self.source.first_at_or_after(stamp)
         return 0
 
-    def _commit(self, position: int) -> None:
+    def _settle(self, records: list[StreamRecord]) -> None:
+        """`records` are done: the checkpoint moves past every record done without a gap before it."""
         checkpoint = self.delivery.checkpoints[self.key]
-        checkpoint.position = max(checkpoint.position, position)
+        with self._progress:
+            done = checkpoint.done
+            done.update(r.position for r in records if r.position >= checkpoint.position)
+            start = checkpoint.position
+            while checkpoint.position in done:
+                done.discard(checkpoint.position)
+                checkpoint.position += 1
+            if checkpoint.position != start:
+                self._progress.notify_all()
 
     # -- the loop ----------------------------------------------------------------------------------------------
     def run_once(self) -> None:
@@ -221,6 +246,10 @@ class ShardPoller(Worker):
             self.wait(0.5)  # the stream is gone: reconcile stops us
             return
         batch_size = int(mapping.batch_size or 100)
+        factor = _factor(mapping)
+        if factor > 1:
+            self._run_lanes(factor, batch_size)
+            return
         window = float(mapping.max_batch_window or 0)
         signal = self.source.signal()
         deadline: float | None = None
@@ -260,14 +289,71 @@ class ShardPoller(Worker):
                 return records[:count]
         return records
 
-    def _process(self, records: list[StreamRecord]) -> None:
+    def _run_lanes(self, factor: int, batch_size: int) -> None:
+        """ParallelizationFactor > 1: this thread reads the shard and deals its records to `factor` lanes (a thread
+        each) by their order key, until the mapping is disabled or stopped or its factor or batch size change;
+        then the lanes finish the invocation they are in and what they hold is dropped, to be read again from
+        the checkpoint (records done past it are skipped)."""
+        mapping = self.mapping
+        identity = self.source.identity()
+        checkpoint = self.delivery.checkpoints[self.key]
+        over = threading.Event()
+
+        def halted() -> bool:
+            return over.is_set() or self.stopping or not mapping.enabled
+
+        lanes = [_Lane(self, index, halted, over) for index in range(factor)]
+        for lane in lanes:
+            lane.start()
+        # Read-ahead: at most two batches per lane past the checkpoint.
+        ahead = 2 * batch_size * factor
+        cursor = checkpoint.position
+        signal = self.source.signal()
+        try:
+            while not halted():
+                if (
+                    _factor(mapping) != factor
+                    or int(mapping.batch_size or 100) != batch_size
+                    or self.source.identity() != identity
+                ):
+                    return
+                length = self.source.length()
+                end = min(length, checkpoint.position + ahead)
+                if cursor < end:
+                    records = self.source.read(cursor, min(end, cursor + batch_size * factor))
+                    if records:
+                        cursor = records[-1].position + 1
+                        dealt: dict[int, list[StreamRecord]] = collections.defaultdict(list)
+                        done = checkpoint.done
+                        for record in records:
+                            if record.position not in done:  # done before a restart
+                                dealt[_lane_of(self.source.order_key(record), factor)].append(record)
+                        for index, chunk in dealt.items():
+                            lanes[index].put(chunk)
+                        continue
+                if cursor < length:  # as far ahead as allowed: wait for the checkpoint to move
+                    with self._progress:
+                        if checkpoint.position + ahead <= cursor:
+                            self._progress.wait(0.1)
+                elif signal is None:
+                    self.wait(0.5)
+                else:
+                    with signal:
+                        if self.source.length() == length:
+                            signal.wait(0.5)
+        finally:
+            over.set()
+            for lane in lanes:
+                lane.join()
+
+    def _process(self, records: list[StreamRecord], halted: Callable[[], bool] | None = None) -> None:
         """Resolve `records` (in order) completely, unless stopped; the checkpoint follows."""
         mapping = self.mapping
         stats = self.stats
         pending: collections.deque[tuple[list[StreamRecord], int]] = collections.deque([(records, 0)])
         throttle_delay = 0.1
         while pending:
-            if self.stopping or not mapping.enabled:
+            if (halted is not None and halted()) or self.stopping or not mapping.enabled:
                 return  # the checkpoint stays before what is unresolved
             batch, retries = pending.popleft()
             batch = self._drop_expired(batch, retries)
@@ -361,12 +447,13 @@ class ShardPoller(Worker):
         except Exception as exc:  # the function was deleted, its code is broken, ...
             stats.function_errors += 1
             stats.last_error = f"{type(exc).__name__}: {exc}"
-            self._last_request = None
+            self._local.last_request = None
             return "error"
         stats.recent_batch_ms.append((time.perf_counter() - started) * 1000)
-        stats.batches += 1
-        stats.batch_sizes[len(kept)] += 1
-        self._last_request = result.request_id
+        with self.delivery.stats_lock:
+            stats.batches += 1
+            stats.batch_sizes[len(kept)] += 1
+        self._local.last_request = result.request_id
         if result.errored:
             stats.function_errors += 1
             stats.last_error = result.payload.decode("utf-8", "replace")[:500]
@@ -381,25 +468,25 @@ class ShardPoller(Worker):
                 return lowest
         return None
 
-    _last_request: str | None = None
-
     def _done(self, records: list[StreamRecord], succeeded: int) -> None:
         """`records` are done: `succeeded` of them reached the function, the others were filtered out."""
         stats = self.stats
-        stats.succeeded += succeeded
-        stats.filtered_out += len(records) - succeeded
-        stats.records_done += len(records)
-        self._commit(records[-1].position + 1)
+        with self.delivery.stats_lock:  # shards and lanes count into one mapping's stats
+            stats.succeeded += succeeded
+            stats.filtered_out += len(records) - succeeded
+            stats.records_done += len(records)
+        self._settle(records)
 
     def _on_failure(self, records: list[StreamRecord], condition: str, invoke_count: int) -> None:
         stats = self.stats
-        stats.on_failure += len(records)
-        stats.records_done += len(records)
+        with self.delivery.stats_lock:
+            stats.on_failure += len(records)
+            stats.records_done += len(records)
         destination = ((self.mapping.destination_config or {}).get("OnFailure") or {}).get("Destination")
         if destination:
             record = {
                 "requestContext": {
-                    "requestId": self._last_request or str(uuid.uuid4()),
+                    "requestId": getattr(self._local, "last_request", None) or str(uuid.uuid4()),
                     "functionArn": self.mapping.function_arn,
                     "condition": condition,
                     "approximateInvokeCount": invoke_count,
@@ -424,7 +511,7 @@ class ShardPoller(Worker):
                 stats.destination_errors += 1
                 stats.last_error = f"on-failure destination {destination}: {exc}"
                 log.error("mapping %s: on-failure destination failed: %s", self.mapping.uuid, exc)
-        self._commit(records[-1].position + 1)
+        self._settle(records)
 
     def lag(self) -> tuple[int, float]:
         """Records not yet done in this shard, and the age (s) of the oldest of them."""
@@ -438,6 +525,79 @@ class ShardPoller(Worker):
         return length - checkpoint.position, max(0.0, CLOCK.time() - arrival) if arrival is not None else 0.0
 
 
+def _factor(mapping: EventSourceMapping) -> int:
+    return max(1, min(10, int(mapping.parallelization_factor or 1)))
+
+
+def _lane_of(key: str, factor: int) -> int:
+    return zlib.crc32(key.encode()) % factor
+
+
+class _Lane:
+    """One of a shard's ParallelizationFactor batchers: the records whose order key it was dealt, in order, in
+    batches of the mapping's size gathered for at most its batching window, resolved one batch at a time."""
+
+    def __init__(self, poller: ShardPoller, index: int, halted: Callable[[], bool], over: threading.Event) -> None:
+        self.poller = poller
+        self.halted = halted
+        self.over = over
+        self.records: collections.deque[StreamRecord] = collections.deque()
+        self.opened: float | None = None  # when the batching window opened (the clock), None when empty
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name=f"{poller.name}-lane{index}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+        if self.thread.is_alive() and threading.current_thread() is not self.thread:
+            self.thread.join(timeout=30)
+
+    def put(self, records: list[StreamRecord]) -> None:
+        with self.cond:
+            if not self.records:
+                self.opened = CLOCK.time()
+            self.records.extend(records)
+            self.cond.notify_all()
+
+    def _run(self) -> None:
+        try:
+            while not self.halted():
+                batch = self._next_batch()
+                if batch:
+                    self.poller._process(batch, self.halted)
+        except Exception:
+            log.exception("%s failed: the shard is read again from its checkpoint", self.thread.name)
+            self.over.set()
+
+    def _next_batch(self) -> list[StreamRecord]:
+        mapping = self.poller.mapping
+        with self.cond:
+            while True:
+                if self.halted():
+                    return []
+                batch_size = int(mapping.batch_size or 100)
+                available = len(self.records)
+                if available >= batch_size:
+                    break
+                if available:
+                    deadline = (self.opened or 0.0) + float(mapping.max_batch_window or 0)
+                    now = CLOCK.time()
+                    if now >= deadline:
+                        break
+                    timeout = min(0.1, deadline - now)
+                else:
+                    timeout = 0.5
+                self.cond.wait(timeout)
+            batch = self.poller._fit(list(itertools.islice(self.records, batch_size)))
+            for _ in batch:
+                self.records.popleft()
+            self.opened = CLOCK.time() if self.records else None
+            return batch
+
+
 class StreamDelivery(Delivery):
     """Pollers for the mappings whose source ARN has `service` (kinesis, dynamodb), one per shard."""
 
@@ -448,6 +608,7 @@ class StreamDelivery(Delivery):
         self._pollers: dict[tuple[str, str], ShardPoller] = {}
         self.checkpoints: dict[tuple[str, str], _Checkpoint] = {}
         self.stats: dict[str, MappingStats] = collections.defaultdict(MappingStats)
+        self.stats_lock = threading.Lock()
         self._patterns: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
 

@@ -214,6 +214,7 @@ module "fraud_scorer" {
       starting_position                  = "TRIM_HORIZON"
       batch_size                         = var.fraud_scorer_batch_size
       maximum_batching_window_in_seconds = var.fraud_scorer_batching_window_seconds
+      parallelization_factor             = var.fraud_scorer_parallelization_factor
       bisect_batch_on_function_error     = true
       maximum_retry_attempts             = var.fraud_scorer_maximum_retry_attempts
       maximum_record_age_in_seconds      = var.fraud_scorer_maximum_record_age_seconds

@@ -37,7 +37,7 @@ variable "fraud_scorer_timeout" {
 }
 
 variable "fraud_scorer_reserved_concurrency" {
-  description = "Reserved concurrency of the fraud scorer; null = unreserved (it needs one per shard)."
+  description = "Reserved concurrency of the fraud scorer; null = unreserved (it needs one per shard and parallelization factor)."
   type        = number
   default     = null
 }
@@ -56,6 +56,17 @@ variable "fraud_scorer_batching_window_seconds" {
   validation {
     condition     = var.fraud_scorer_batching_window_seconds >= 0 && var.fraud_scorer_batching_window_seconds <= 300
     error_message = "fraud_scorer_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "fraud_scorer_parallelization_factor" {
+  description = "Batches of one shard the scorer runs at once (1-10); one user's transactions stay in order and in one batch at a time (partition key)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.fraud_scorer_parallelization_factor >= 1 && var.fraud_scorer_parallelization_factor <= 10
+    error_message = "fraud_scorer_parallelization_factor must be between 1 and 10."
   }
 }
 

@@ -72,6 +72,9 @@ def test_item_responses_are_unchanged(aws, monkeypatch) -> None:
         responses.ActionResult, "execute_result", responses.ActionResult.execute_result
     )  # undone after the test
     monkeypatch.setattr(DynamoHandler, "parse_parameters", DynamoHandler.parse_parameters)
+    from moto.dynamodb.models.dynamo_type import Item
+
+    monkeypatch.setattr(Item, "__init__", Item.__init__)
     before = _calls(ddb)
     dynamodb_responses.install()
     after = _calls(ddb)
@@ -134,3 +137,30 @@ def test_what_the_shape_parser_changes_falls_back_to_it(operation, request_) -> 
     import json
 
     assert dynamodb_responses.fast_params(operation, json.dumps(request_).encode()) is None
+
+
+@pytest.mark.parametrize("attributes", [ITEM, {"user_id": {"S": "u1"}}, {"user_id": {"S": "u1"}, "big": {"S": "x" * 404_900}}])
+def test_items_are_built_as_moto_builds_them(attributes) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    key = DynamoType(attributes["user_id"])
+    ours = Item.__new__(Item)
+    dynamodb_responses._item_init()(ours, key, None, attributes)
+    theirs = Item(key, None, attributes)
+    assert ours == theirs and ours.to_json() == theirs.to_json() and type(ours.attrs) is type(theirs.attrs)
+
+
+@pytest.mark.parametrize(("size", "outcome"), [(405_000, "stored"), (405_001, "too large")])
+def test_item_size_limit_is_moto_s(size, outcome) -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    attributes = {"user_id": {"S": "u1"}, "big": {"S": "x" * (size - len("user_id") - len("u1") - len("big"))}}
+    outcomes = []
+    for build in (Item.__init__, dynamodb_responses._item_init()):
+        try:
+            build(Item.__new__(Item), DynamoType(attributes["user_id"]), None, attributes)
+            outcomes.append("stored")
+        except ItemSizeTooLarge:
+            outcomes.append("too large")
+    assert outcomes == [outcome, outcome]

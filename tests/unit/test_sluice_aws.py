@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import botocore.exceptions
 import pytest
+from botocore.stub import Stubber
 from sluice import aws
 
 
@@ -14,6 +16,20 @@ def test_clients_are_cached_per_service_and_share_the_config() -> None:
     assert config.retries == {"mode": "standard", "total_max_attempts": 4}
     assert (config.connect_timeout, config.read_timeout) == (3, 10)
     assert config.tcp_keepalive is True
+
+
+def test_unvalidated_clients_skip_client_side_validation_only() -> None:
+    checked = aws.client("dynamodb")
+    fast = aws.client("dynamodb", validate=False)
+    assert fast is aws.client("dynamodb", validate=False) and fast is not checked
+    bad = {"RequestItems": {"t": [{"PutRequest": {"Item": {"n": {"N": 5}}}}]}}  # N must be a string
+    with pytest.raises(botocore.exceptions.ParamValidationError):
+        checked.batch_write_item(**bad)
+    with Stubber(fast) as stubber:  # sent as it is: the service would answer ValidationException
+        stubber.add_response("batch_write_item", {}, bad)
+        fast.batch_write_item(**bad)
+    assert fast.meta.config.retries == checked.meta.config.retries
+    assert fast.meta.config.read_timeout == checked.meta.config.read_timeout
 
 
 def test_resources_are_cached() -> None:

@@ -8,9 +8,10 @@ import json
 from tests.e2e.conftest import make_zip
 
 # Kinesis: data is JSON; {"crash": true} fails the invocation, {"fail": true} is reported as a batch item
-# failure. DynamoDB: the same flags as attributes of the new image. Only completed batches are recorded.
+# failure, {"sleep": s} makes the invocation last at least s seconds. DynamoDB: the same flags as attributes of the
+# new image. Only completed batches are recorded, with when they started and ended (time.time()).
 CONSUMER = """
-import base64, json, os, uuid, boto3
+import base64, json, os, time, uuid, boto3
 SQS = boto3.client("sqs")
 
 def _flags(record):
@@ -20,8 +21,10 @@ def _flags(record):
     return {k: True for k in ("crash", "fail") if k in image}
 
 def handler(event, context):
+    started = time.time()
     records = event["Records"]
     flags = [_flags(r) for r in records]
+    time.sleep(max([float(f.get("sleep", 0)) for f in flags] + [0]))
     if any(f.get("crash") for f in flags):
         raise RuntimeError("crash")
     failures = [
@@ -30,7 +33,9 @@ def handler(event, context):
     ]
     SQS.send_message(
         QueueUrl=os.environ["SEEN_URL"],
-        MessageBody=json.dumps({"records": records, "flags": flags, "failures": failures}),
+        MessageBody=json.dumps(
+            {"records": records, "flags": flags, "failures": failures, "started": started, "ended": time.time()}
+        ),
         MessageGroupId="batches",
         MessageDeduplicationId=str(uuid.uuid4()),
     )

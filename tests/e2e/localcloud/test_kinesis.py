@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import itertools
 import json
 
 import pytest
@@ -256,3 +257,109 @@ def test_tags_given_at_creation_are_listed_and_paged_like_aws(cloud, unique):
     assert [t["Key"] for t in first["Tags"]] == ["Environment", "ManagedBy"] and first["HasMoreTags"]
     rest = kinesis.list_tags_for_stream(StreamName=unique, Limit=2, ExclusiveStartTagKey="ManagedBy")
     assert [t["Key"] for t in rest["Tags"]] == ["Project"] and not rest["HasMoreTags"]
+
+
+def _per_key(batches: list[dict]) -> dict[str, list[int]]:
+    keys: dict[str, list[int]] = collections.defaultdict(list)
+    for batch in batches:
+        for body in _bodies(batch):
+            keys[body["user"]].append(body["n"])
+    return keys
+
+
+def test_parallelization_factor_runs_batches_of_a_shard_concurrently_in_order_per_partition_key(cloud, role_arn, unique):
+    stream = Stream(cloud, unique)
+    consumer = Consumer(cloud, role_arn, unique)
+    users = [f"u{i}" for i in range(12)]
+    payloads = [{"user": users[i % 12], "n": i // 12, "sleep": 0.05} for i in range(240)]
+    put = stream.put(*payloads)
+    consumer.map(stream.arn, BatchSize=10, ParallelizationFactor=4)
+    wait_until(lambda: consumer.status()["records_done"] == len(put), timeout=90, what="every record done", describe=consumer.status)
+    batches = consumer.batches()
+    assert sum(len(b["records"]) for b in batches) == len(put)  # exactly once
+    assert max(len(b["records"]) for b in batches) <= 10
+    assert _per_key(batches) == {user: list(range(20)) for user in users}  # each key's records in order
+
+    # One key's records are never in two batches at once; batches of different keys were.
+    spans: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
+    for batch in batches:
+        for user in {body["user"] for body in _bodies(batch)}:
+            spans[user].append((batch["started"], batch["ended"]))
+    for user, times in spans.items():
+        times.sort()
+        assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(times)), user
+    ordered = sorted((b["started"], b["ended"]) for b in batches)
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(ordered)), "no two batches overlapped"
+
+    row = consumer.status()
+    assert row["parallelization_factor"] == 4 and row["succeeded"] == len(put) and row["lag_records"] == 0
+    assert list(row["checkpoints"].values()) == [len(put)]
+
+
+def test_parallel_lanes_checkpoint_at_the_lowest_unfinished_record(cloud, role_arn, unique):
+    """A failing batch holds its own lane only: the other keys go on, the checkpoint stays before the failure, and
+    the poisoned key's later records wait behind it (order per key) until the failing records expire."""
+    stream = Stream(cloud, unique)
+    consumer = Consumer(cloud, role_arn, unique)
+    users = ["poisoned"] + [f"u{i}" for i in range(8)]
+    payloads = [{"user": "poisoned", "n": 0, "crash": True}]
+    payloads += [{"user": users[i % 9], "n": 1 + i // 9} for i in range(45)]
+    put = stream.put(*payloads)
+    consumer.map(
+        stream.arn,
+        BatchSize=5,
+        ParallelizationFactor=3,
+        MaximumRecordAgeInSeconds=60,
+        DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
+    )
+    row = wait_until(
+        lambda: (s := consumer.status())["function_errors"] >= 2 and s["succeeded"] >= 10 and s,
+        timeout=60,
+        what="other lanes past the failing batch",
+        describe=consumer.status,
+    )
+    assert list(row["checkpoints"].values()) == [0]  # the lowest record not done
+    assert row["on_failure"] == 0 and consumer.failure_records() == []
+    assert "poisoned" not in _per_key(consumer.batches())  # nothing of that key before its first record
+
+    cloud.advance_clock(61)
+    wait_until(lambda: consumer.status()["records_done"] == len(put), timeout=60, what="every record done", describe=consumer.status)
+    failures = consumer.failure_records()
+    row = consumer.status()
+    assert failures and all(f["requestContext"]["condition"] == "RecordAgeExceeded" for f in failures)
+    assert min(int(f["KinesisBatchInfo"]["startSequenceNumber"]) for f in failures) == int(put[0]["SequenceNumber"])
+    delivered = _per_key(consumer.batches())
+    failed = sum(f["KinesisBatchInfo"]["batchSize"] for f in failures)
+    assert sum(len(numbers) for numbers in delivered.values()) + failed == len(put)  # count in = delivered + on-failure
+    for numbers in delivered.values():
+        assert numbers == sorted(numbers)
+    assert row["succeeded"] + row["on_failure"] == len(put) and list(row["checkpoints"].values()) == [len(put)]
+
+
+def test_bisect_isolates_one_poison_record_with_parallel_lanes(cloud, role_arn, unique):
+    stream = Stream(cloud, unique, shards=2)
+    consumer = Consumer(cloud, role_arn, unique)
+    users = [f"u{i}" for i in range(8)]
+    payloads = [{"user": users[i % 8], "n": i // 8, "crash": i == 37} for i in range(96)]
+    put = stream.put(*payloads)
+    consumer.map(
+        stream.arn,
+        BatchSize=8,
+        ParallelizationFactor=3,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": consumer.failure_arn}},
+    )
+    wait_until(lambda: consumer.status()["records_done"] == len(put), timeout=90, what="every record done", describe=consumer.status)
+    failures = consumer.failure_records()
+    assert len(failures) == 1
+    info = failures[0]["KinesisBatchInfo"]
+    assert info["startSequenceNumber"] == info["endSequenceNumber"] == put[37]["SequenceNumber"]
+    assert info["batchSize"] == 1 and info["shardId"] == put[37]["ShardId"]
+    delivered = _per_key(consumer.batches())
+    poisoned = payloads[37]
+    expected = {user: list(range(12)) for user in users}
+    expected[poisoned["user"]].remove(poisoned["n"])
+    assert delivered == expected  # every other record exactly once, each key in order
+    row = consumer.status()
+    assert row["succeeded"] == len(put) - 1 and row["on_failure"] == 1 and row["bisects"] >= 3
