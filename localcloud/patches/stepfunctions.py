@@ -10,6 +10,10 @@ around them where moto falls short.
 - DescribeExecution / ListExecutions: the output is always JSON (moto returned a plain string output unencoded,
   so `json.loads(output)` failed for clients).
 - ValidateStateMachineDefinition and ListStateMachineVersions, which the Terraform provider calls, answer.
+- `states:startExecution.sync` / `.sync:2` (a nested workflow run to completion, e.g. an EXPRESS one): moto's task
+  asked DescribeExecution over HTTP every 0.5 s, so each nested execution added 0.25 s on average after it had
+  ended; the task now watches the child execution in-process (every 20 ms) and asks DescribeExecution once it has
+  ended, for the same result (output, or States.TaskFailed with the child's description as the cause).
 - The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
   `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
   failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -28,6 +33,7 @@ from typing import Any
 # ? *, special characters " # % \ ^ | ~ ` $ & , ; : /, or control characters (U+0000-001F, U+007F-009F)".
 _FORBIDDEN_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]")
 _start_lock = threading.Lock()
+SYNC_POLL_SECONDS = 0.02  # how often a .sync task looks at its child execution (in-process: no request)
 
 
 def valid_execution_name(name: str) -> bool:
@@ -42,6 +48,7 @@ def install() -> None:
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     _install_sfn_integration()
+    _install_sync_wait()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -143,3 +150,46 @@ def _install_sfn_integration() -> None:
 
     sfn.StateTaskServiceSfn._normalise_parameters = normalise_parameters
     sfn.StateTaskServiceSfn._normalise_response = normalise_response
+
+
+def _install_sync_wait() -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn,
+    )
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    def ended(execution_arn: str) -> bool:
+        # arn:<partition>:states:<region>:<account>:execution:<machine>:<name>
+        parts = execution_arn.split(":")
+        try:
+            execution = stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
+        except Exception:  # unknown or malformed: let DescribeExecution answer as AWS would
+            return True
+        status = getattr(execution, "exec_status", None)
+        if status == ExecutionStatus.RUNNING:
+            return False
+        # moto sets SUCCEEDED a moment before the output: wait for both.
+        return status != ExecutionStatus.SUCCEEDED or getattr(execution, "output", None) is not None
+
+    def waiting(build: Any) -> Any:
+        def builder(
+            self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+        ) -> Any:
+            top = env.stack[-1] if env.stack else None
+            execution_arn = top.get("ExecutionArn") if isinstance(top, dict) else None
+            resolve = build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            if resolve is None or not isinstance(execution_arn, str):
+                return resolve
+
+            def resolver() -> Any:
+                while env.is_running() and not ended(execution_arn):
+                    time.sleep(SYNC_POLL_SECONDS)
+                return resolve()
+
+            return resolver
+
+        return builder
+
+    sfn.StateTaskServiceSfn._build_sync_resolver = waiting(sfn.StateTaskServiceSfn._build_sync_resolver)
+    sfn.StateTaskServiceSfn._build_sync2_resolver = waiting(sfn.StateTaskServiceSfn._build_sync2_resolver)
