@@ -51,7 +51,7 @@ def nested_executions(history: list[dict[str, Any]]) -> list[str]:
     return arns
 
 
-def execution_seconds(sfn: Any, arn: str) -> float:
+def duration_seconds(sfn: Any, arn: str) -> float:
     described = sfn.describe_execution(executionArn=arn)
     return (described["stopDate"] - described["startDate"]).total_seconds()
 
@@ -140,7 +140,7 @@ def run() -> dict:
         }
         # The nested Express analysis of the same documents: executions and durations (what Express bills).
         express_seconds = [
-            execution_seconds(sfn, child)
+            duration_seconds(sfn, child)
             for item in sequential_run.tracked
             for child in nested_executions(
                 sfn.get_execution_history(
