@@ -225,7 +225,10 @@ module "documents_start" {
   log_retention_days = var.log_retention_days
   kms_key_arn        = module.kms.key_arn
 
-  environment_variables  = { DOCUMENTS_STATE_MACHINE_ARN = local.documents_workflow_arn }
+  environment_variables = {
+    DOCUMENTS_STATE_MACHINE_ARN = local.documents_workflow_arn
+    FAILURES_TABLE              = module.failures_table.name
+  }
   policy_statements      = [{ sid = "StartDocumentWorkflow", actions = ["states:StartExecution"], resources = [local.documents_workflow_arn] }]
   dead_letter_target_arn = module.documents_start_queue.dlq_arn
 
