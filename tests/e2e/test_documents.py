@@ -155,7 +155,9 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
     sample_events = history(deployed, documents.execution_arn(machine, tracked[good[0].key].name))
     assert sum(e["type"].endswith("StateEntered") for e in sample_events) == 5
     nested = [
-        e for e in sample_events if e["type"] == "TaskSucceeded" and "startExecution" in json.dumps(e)
+        e
+        for e in sample_events
+        if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"].get("resourceType") == "states"
     ]
     assert len(nested) == 1
     child = json.loads(nested[0]["taskSucceededEventDetails"]["output"])["ExecutionArn"]
