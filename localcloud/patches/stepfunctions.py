@@ -14,6 +14,9 @@ around them where moto falls short.
   asked DescribeExecution over HTTP every 0.5 s, so each nested execution added 0.25 s on average after it had
   ended; the task now watches the child execution in-process (every 20 ms) and asks DescribeExecution once it has
   ended, for the same result (output, or States.TaskFailed with the child's description as the cause).
+- Service integrations reuse their boto3 clients: moto built a new client (endpoint, model, config) for every
+  Task state it ran, several per execution, which cost more CPU than many of the calls themselves. boto3 clients
+  are thread-safe, and moto's builder ignores everything but the region, the service and the endpoint.
 - The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
   `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
   failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
@@ -49,6 +52,7 @@ def install() -> None:
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     _install_sfn_integration()
     _install_sync_wait()
+    _install_client_cache()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -193,3 +197,72 @@ def _install_sync_wait() -> None:
 
     sfn.StateTaskServiceSfn._build_sync_resolver = waiting(sfn.StateTaskServiceSfn._build_sync_resolver)
     sfn.StateTaskServiceSfn._build_sync2_resolver = waiting(sfn.StateTaskServiceSfn._build_sync2_resolver)
+
+
+def _install_client_cache() -> None:
+    import importlib
+
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool, Any], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's builder uses only these (state_credentials is accepted and ignored).
+        key = (region, service, botocore_stubber.enabled, moto_server_port())
+        client = clients.get(key)
+        if client is None:
+            with lock:
+                client = clients.get(key)
+                if client is None:
+                    client = clients[key] = _client(region, service)
+        return client
+
+    boto_client.boto_client_for = boto_client_for
+    # The integrations import the function by name: replace it where they hold it (the modules that import it in
+    # moto 5.x; walking the whole package would import modules moto itself cannot import).
+    base = "moto.stepfunctions.parser.asl.component.state.exec"
+    for name in (
+        f"{base}.state_task.lambda_eval_utils",
+        *(f"{base}.state_task.service.state_task_service_{s}" for s in _INTEGRATIONS),
+        f"{base}.state_map.item_reader.eval.resource_eval_s3",
+        f"{base}.state_map.result_writer.resource_eval.resource_eval_s3",
+    ):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for
+
+
+def _client(region: str, service: str) -> Any:
+    """moto's client (same endpoint, credentials, no retries, its timeouts), with a connection pool for the many
+    executions that share it."""
+    import boto3
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    kwargs = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
+    return boto3.client(
+        service_name=service,
+        region_name=region,
+        aws_access_key_id="ak",
+        aws_secret_access_key="sk",
+        config=Config(
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            max_pool_connections=64,
+        ),
+        **kwargs,
+    )
+
+
+_INTEGRATIONS = ("aws_sdk", "batch", "dynamodb", "ecs", "events", "glue", "sfn", "sns", "sqs", "unsupported")
