@@ -163,12 +163,16 @@ def _install_sync_wait() -> None:
     )
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    def ended(execution_arn: str) -> bool:
+    def find(execution_arn: str) -> Any:
         # arn:<partition>:states:<region>:<account>:execution:<machine>:<name>
         parts = execution_arn.split(":")
         try:
-            execution = stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
+            return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
         except Exception:  # unknown or malformed: let DescribeExecution answer as AWS would
+            return None
+
+    def ended(execution: Any) -> bool:
+        if execution is None:
             return True
         status = getattr(execution, "exec_status", None)
         if status == ExecutionStatus.RUNNING:
@@ -187,7 +191,8 @@ def _install_sync_wait() -> None:
                 return resolve
 
             def resolver() -> Any:
-                while env.is_running() and not ended(execution_arn):
+                execution = find(execution_arn)  # looked up once, then only its status is read
+                while env.is_running() and not ended(execution):
                     time.sleep(SYNC_POLL_SECONDS)
                 return resolve()
 
