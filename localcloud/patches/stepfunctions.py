@@ -17,6 +17,9 @@ around them where moto falls short.
 - Service integrations reuse their boto3 clients: moto built a new client (endpoint, model, config) for every
   Task state it ran, several per execution, which cost more CPU than many of the calls themselves. boto3 clients
   are thread-safe, and moto's builder ignores everything but the region, the service and the endpoint.
+- An execution reuses the parsed program of its definition: moto parsed the ASL (ANTLR, ~60 ms for the document
+  workflow) at the start of every execution. The parsed components keep no per-execution state (it lives in the
+  execution's Environment; Parallel and Map build their workers per evaluation), so one parse per definition.
 - The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
   `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
   failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
@@ -53,6 +56,7 @@ def install() -> None:
     _install_sfn_integration()
     _install_sync_wait()
     _install_client_cache()
+    _install_program_cache()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -271,3 +275,19 @@ def _client(region: str, service: str) -> Any:
 
 
 _INTEGRATIONS = ("aws_sdk", "batch", "dynamodb", "ecs", "events", "glue", "sfn", "sns", "sqs", "unsupported")
+
+
+def _install_program_cache() -> None:
+    import functools
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    @functools.lru_cache(maxsize=256)
+    def program(definition: str) -> Any:
+        return AmazonStateLanguageParser.parse(definition)[0]
+
+    def entrypoint(self: Any) -> Any:
+        return program(self._evaluation_details.state_machine_details.definition)
+
+    execution_worker.ExecutionWorker._get_evaluation_entrypoint = entrypoint
