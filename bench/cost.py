@@ -15,7 +15,8 @@ and for the naive baseline, with the same rules on both sides:
 * DynamoDB on demand: a write is ceil(item / 1 KB) WRU, an eventually consistent read ceil(item / 4 KB) / 2 RRU;
 * S3: PUT and GET requests (storage and transfer are left out: the same bytes on both sides);
 * Kinesis: PUT payload units of 25 KB per record and shard-hours for the shards a sustained rate needs;
-* Step Functions (Standard): state transitions per execution.
+* Step Functions: Standard workflows, state transitions per execution; Express workflows, one request per
+  execution and GB-seconds of its duration rounded up to 100 ms, at the memory it uses in 64 MB chunks.
 
 Prices are not fetched at run time: the table carries its date, region and the pages it was read from.
 No library models AWS prices offline; the arithmetic is small, so it is written here.
@@ -120,6 +121,26 @@ def s3_usage(puts: float = 0, gets: float = 0) -> Usage:
 
 def stepfunctions_usage(transitions_per_execution: float) -> Usage:
     return {"stepfunctions_transitions": transitions_per_execution}
+
+
+# An Express execution's memory is 50 MB + the definition + the payload x the Parallel/Map branches (AWS's pricing
+# page); a few KB of state and a small definition stay within the first 64 MB chunk.
+EXPRESS_MEMORY_MB = 64
+EXPRESS_DURATION_STEP_S = 0.1  # duration is rounded up to the next 100 ms
+
+
+def express_billed_seconds(seconds: float) -> float:
+    """An Express execution's billed duration: rounded up to the next 100 ms (at least 100 ms)."""
+    steps = max(1, math.ceil(round(seconds / EXPRESS_DURATION_STEP_S, 6)))
+    return round(steps * EXPRESS_DURATION_STEP_S, 1)
+
+
+def express_usage(executions: float, billed_seconds: float, memory_mb: int = EXPRESS_MEMORY_MB) -> Usage:
+    """``executions`` Express executions per event, each billed ``billed_seconds`` (mean, already rounded up)."""
+    return {
+        "stepfunctions_express_requests": executions,
+        "stepfunctions_express_gb_seconds": executions * billed_seconds * memory_mb / 1024,
+    }
 
 
 def kinesis_shards(rate_per_s: float, record_bytes: int) -> int:
@@ -311,12 +332,14 @@ def documents_usage(
     pdf_share: float,
     text_in_s3: bool,
     result_item_bytes: int = 1 * KB,
+    express: Mapping[str, float] | None = None,
 ) -> Usage:
     """One document through a Standard workflow: the upload PUT, the validate step's HEAD (and a ranged GET of a
     PDF's first KB), the extract step's GET, the result object PUT and the results-table write, one SNS publish
-    and ``transitions`` state transitions (S3 -> EventBridge on the default bus is free). With ``text_in_s3``
-    (ours: states carry at most 256 KB) the extracted text is written once and read by both analysis steps;
-    without it (naive) the text rides in the execution's state."""
+    and ``transitions`` state transitions (S3 -> EventBridge on the default bus is free), plus ``express`` (the
+    ``express_usage`` of nested Express workflows, ours: the analysis). With ``text_in_s3`` (ours: states carry
+    at most 256 KB) the extracted text is written once and read by both analysis steps; without it (naive) the
+    text rides in the execution's state."""
     text = s3_usage(puts=1, gets=2) if text_in_s3 else {}
     return add(
         compute,
@@ -325,6 +348,7 @@ def documents_usage(
         dynamodb_writes(1, result_item_bytes),
         sns_usage(1),
         stepfunctions_usage(transitions),
+        express or {},
     )
 
 

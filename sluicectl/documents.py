@@ -176,7 +176,7 @@ def generate(
 
 
 def document_id(key: str, etag: str) -> str:
-    """The workflow's execution name for an uploaded object, as the starter machine computes it from the S3
+    """The workflow's execution name for an uploaded object, as the start function computes it from the S3
     event, whose key is URL-encoded."""
     return hashlib.sha256(f"{quote_plus(key, safe='/')}#{etag.strip(chr(34))}".encode()).hexdigest()
 

@@ -80,6 +80,32 @@ def step(
     return decorate
 
 
+@dataclass(frozen=True, kw_only=True)
+class StartSettings(BaseSettings):
+    state_machine_arn: str = env("DOCUMENTS_STATE_MACHINE_ARN")
+
+
+@functools.cache
+def start_settings() -> StartSettings:
+    return load_settings(StartSettings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The trigger (EventBridge rule target, invoked asynchronously): start the document workflow once per
+    document version. A duplicate event is a success that starts nothing; other errors are retried by Lambda's
+    asynchronous invocation, then dead-lettered (the function's DLQ)."""
+    doc = event.get("document") if isinstance(event.get("document"), dict) else {}
+    logger.append_keys(step="start", object_key=doc.get("key"))
+    outcome = logic.start_workflow(event, aws.client("stepfunctions"), start_settings().state_machine_arn)
+    count("DocumentsStarted" if outcome["started"] else "DocumentsAlreadyStarted")
+    logger.info("Document workflow started" if outcome["started"] else "Duplicate event: already started",
+                extra={"execution": outcome["execution_name"]})
+    return outcome
+
+
 @step("validate")
 def validate(event: dict[str, Any]) -> dict[str, Any]:
     return logic.validate(event, aws.client("s3"), limits())

@@ -88,9 +88,29 @@ class Limits:
 
 def document_id(key: str, etag: str) -> str:
     """The document's identity, also the execution name: sha256 of "<key>#<etag>" in hex (64 characters, valid
-    for an execution name), with the key as the S3 event carries it (URL-encoded). The starter machine computes
-    the same with ``States.Hash(States.Format('{}#{}', key, etag), 'SHA-256')``."""
+    for an execution name), with the key as the S3 event carries it (URL-encoded). The starter function names the
+    workflow's executions with it (``start_workflow``)."""
     return hashlib.sha256(f"{key}#{etag}".encode()).hexdigest()
+
+
+def start_workflow(event: dict[str, Any], sfn: Any, state_machine_arn: str) -> dict[str, Any]:
+    """The trigger: start the document workflow once per document version, named ``document_id(key, etag)``.
+
+    A name already used (a repeated "Object Created" event, the same bytes uploaded again, EventBridge's
+    at-least-once delivery) is ``ExecutionAlreadyExists``: the document is already in (or through) the workflow,
+    so that is a success that starts nothing new. Any other error is raised: the asynchronous invocation is
+    retried by Lambda, then goes to the function's dead-letter queue."""
+    doc = _document(event)
+    name = document_id(doc["key"], doc["etag"])
+    try:
+        started = sfn.start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps({"document": doc})
+        )
+    except ClientError as exc:
+        if _s3_error_code(exc) != "ExecutionAlreadyExists":
+            raise
+        return {"execution_name": name, "started": False}
+    return {"execution_name": name, "started": True, "execution_arn": started["executionArn"]}
 
 
 def _document(event: dict[str, Any]) -> dict[str, Any]:
@@ -405,6 +425,15 @@ def describe_error(error: dict[str, Any] | None) -> dict[str, str]:
         message = str(parsed.get("errorMessage", message)) if isinstance(parsed, dict) else message
     except ValueError:
         pass
+    if name == "States.TaskFailed":
+        # A failed nested execution (states:startExecution.sync:2): the cause is the child's DescribeExecution
+        # output; its own error and cause are what went wrong.
+        try:
+            child = json.loads(message)
+            if isinstance(child, dict) and child.get("Status") and child.get("Error"):
+                return describe_error({"Error": child["Error"], "Cause": child.get("Cause")})
+        except (ValueError, TypeError):
+            pass
     if name == "DocumentRejected":
         try:
             detail = json.loads(message)

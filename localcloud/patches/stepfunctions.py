@@ -10,6 +10,16 @@ around them where moto falls short.
 - DescribeExecution / ListExecutions: the output is always JSON (moto returned a plain string output unencoded,
   so `json.loads(output)` failed for clients).
 - ValidateStateMachineDefinition and ListStateMachineVersions, which the Terraform provider calls, answer.
+- `states:startExecution.sync` / `.sync:2` (a nested workflow run to completion, e.g. an EXPRESS one): moto's task
+  asked DescribeExecution over HTTP every 0.5 s, so each nested execution added 0.25 s on average after it had
+  ended; the task now watches the child execution in-process (every 20 ms) and asks DescribeExecution once it has
+  ended, for the same result (output, or States.TaskFailed with the child's description as the cause).
+- Service integrations reuse their boto3 clients: moto built a new client (endpoint, model, config) for every
+  Task state it ran, several per execution, which cost more CPU than many of the calls themselves. boto3 clients
+  are thread-safe, and moto's builder ignores everything but the region, the service and the endpoint.
+- An execution reuses the parsed program of its definition: moto parsed the ASL (ANTLR, ~60 ms for the document
+  workflow) at the start of every execution. The parsed components keep no per-execution state (it lives in the
+  execution's Environment; Parallel and Map build their workers per evaluation), so one parse per definition.
 - The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
   `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
   failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
@@ -21,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -28,6 +39,7 @@ from typing import Any
 # ? *, special characters " # % \ ^ | ~ ` $ & , ; : /, or control characters (U+0000-001F, U+007F-009F)".
 _FORBIDDEN_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]")
 _start_lock = threading.Lock()
+SYNC_POLL_SECONDS = 0.02  # how often a .sync task looks at its child execution (in-process: no request)
 
 
 def valid_execution_name(name: str) -> bool:
@@ -42,6 +54,9 @@ def install() -> None:
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     _install_sfn_integration()
+    _install_sync_wait()
+    _install_client_cache()
+    _install_program_cache()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -143,3 +158,136 @@ def _install_sfn_integration() -> None:
 
     sfn.StateTaskServiceSfn._normalise_parameters = normalise_parameters
     sfn.StateTaskServiceSfn._normalise_response = normalise_response
+
+
+def _install_sync_wait() -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn,
+    )
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    def find(execution_arn: str) -> Any:
+        # arn:<partition>:states:<region>:<account>:execution:<machine>:<name>
+        parts = execution_arn.split(":")
+        try:
+            return stepfunctions_parser_backends[parts[4]][parts[3]].describe_execution(execution_arn)
+        except Exception:  # unknown or malformed: let DescribeExecution answer as AWS would
+            return None
+
+    def ended(execution: Any) -> bool:
+        if execution is None:
+            return True
+        status = getattr(execution, "exec_status", None)
+        if status == ExecutionStatus.RUNNING:
+            return False
+        # moto sets SUCCEEDED a moment before the output: wait for both.
+        return status != ExecutionStatus.SUCCEEDED or getattr(execution, "output", None) is not None
+
+    def waiting(build: Any) -> Any:
+        def builder(
+            self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+        ) -> Any:
+            top = env.stack[-1] if env.stack else None
+            execution_arn = top.get("ExecutionArn") if isinstance(top, dict) else None
+            resolve = build(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            if resolve is None or not isinstance(execution_arn, str):
+                return resolve
+
+            def resolver() -> Any:
+                execution = find(execution_arn)  # looked up once, then only its status is read
+                while env.is_running() and not ended(execution):
+                    time.sleep(SYNC_POLL_SECONDS)
+                return resolve()
+
+            return resolver
+
+        return builder
+
+    sfn.StateTaskServiceSfn._build_sync_resolver = waiting(sfn.StateTaskServiceSfn._build_sync_resolver)
+    sfn.StateTaskServiceSfn._build_sync2_resolver = waiting(sfn.StateTaskServiceSfn._build_sync2_resolver)
+
+
+def _install_client_cache() -> None:
+    import importlib
+
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool, Any], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's builder uses only these (state_credentials is accepted and ignored).
+        key = (region, service, botocore_stubber.enabled, moto_server_port())
+        client = clients.get(key)
+        if client is None:
+            with lock:
+                client = clients.get(key)
+                if client is None:
+                    client = clients[key] = _client(region, service)
+        return client
+
+    boto_client.boto_client_for = boto_client_for
+    # The integrations import the function by name: replace it where they hold it (the modules that import it in
+    # moto 5.x; walking the whole package would import modules moto itself cannot import).
+    base = "moto.stepfunctions.parser.asl.component.state.exec"
+    for name in (
+        f"{base}.state_task.lambda_eval_utils",
+        *(f"{base}.state_task.service.state_task_service_{s}" for s in _INTEGRATIONS),
+        f"{base}.state_map.item_reader.eval.resource_eval_s3",
+        f"{base}.state_map.result_writer.resource_eval.resource_eval_s3",
+    ):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for
+
+
+def _client(region: str, service: str) -> Any:
+    """moto's client (same endpoint, credentials, no retries, its timeouts), with a connection pool for the many
+    executions that share it."""
+    import boto3
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    kwargs = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
+    return boto3.client(
+        service_name=service,
+        region_name=region,
+        aws_access_key_id="ak",
+        aws_secret_access_key="sk",
+        config=Config(
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            max_pool_connections=64,
+        ),
+        **kwargs,
+    )
+
+
+_INTEGRATIONS = ("aws_sdk", "batch", "dynamodb", "ecs", "events", "glue", "sfn", "sns", "sqs", "unsupported")
+
+
+def _install_program_cache() -> None:
+    import functools
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    @functools.lru_cache(maxsize=256)
+    def program(definition: str) -> Any:
+        return AmazonStateLanguageParser.parse(definition)[0]
+
+    def entrypoint(self: Any) -> Any:
+        return program(self._evaluation_details.state_machine_details.definition)
+
+    execution_worker.ExecutionWorker._get_evaluation_entrypoint = entrypoint

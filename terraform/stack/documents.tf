@@ -1,22 +1,36 @@
 # Pipeline 4 (issue 6; seed 004's document pipeline, seed 001 pattern 3, seed 002's orchestration): a PDF or text
-# file under documents/ in the landing bucket -> EventBridge rule -> StartExecution of the starter machine (input
-# transformer) -> the document workflow, named sha256(key#ETag) so a duplicate event starts nothing new:
-# validate -> extract (pypdf) -> Parallel(sentiment (VADER), summary + keywords (sumy, YAKE)) -> store (results
-# table + JSON in the output bucket) -> notify (SNS). Catch -> record the failure (failures table) -> SNS -> Fail.
-# A second, small definition on the same module: the generic ETL (Extract -> Transform -> Load -> Notify).
+# file under documents/ in the landing bucket -> EventBridge rule -> the starter function (asynchronous invoke,
+# input transformer) -> StartExecution of the document workflow, named sha256(key#ETag) so a duplicate event
+# starts nothing new (ExecutionAlreadyExists is a success) -> validate -> extract (pypdf) -> analyse, a nested
+# EXPRESS workflow run with startExecution.sync:2: Parallel(sentiment (VADER), summary + keywords (YAKE)) ->
+# store (results table + JSON in the output bucket) -> notify (SNS). Catch -> record the failure (failures table)
+# -> SNS -> Fail. A second, small definition on the same module: the generic ETL (Extract -> Transform -> Load ->
+# Notify).
+#
+# Why a function starts the workflow and the analysis is an Express workflow: Standard workflows bill every state
+# transition ($25 per million), which is most of this pipeline's bill. A one-state Standard starter machine cost
+# a transition per document; the function costs a Lambda request and ~20 ms at 128 MB (about 1 % of that), and
+# closes a gap: its failed starts land in a dead-letter queue (the function's and the rule target's). The Parallel
+# with its two branches cost 3 transitions; as a nested Express workflow it costs the Standard workflow one (its
+# Analyse task) plus an Express request and duration (about 1/12 of that). The Standard workflow keeps what
+# needs it: exactly-once named executions (the duplicate-event guarantee) and the full execution history.
 
 locals {
   documents_names = {
     results_table = "${local.prefix}-document-results"
     notices_topic = "${local.prefix}-workflow-notices"
     workflow      = "${local.prefix}-documents"
-    starter       = "${local.prefix}-documents-start"
+    analysis      = "${local.prefix}-documents-analysis"
+    start         = "${local.prefix}-document-start"
+    start_queue   = "${local.prefix}-documents-start"
     rule          = "${local.prefix}-documents-uploaded"
     etl           = "${local.prefix}-etl"
   }
   documents_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.documents_names.rule}"
-  # Built from the name: the starter's IAM and definition name the workflow, which does not depend on it.
+  # Built from the name: the starter function's IAM and settings name the workflow, which does not depend on it.
   documents_workflow_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.documents_names.workflow}"
+  # The steps each machine calls: the Standard workflow's and the nested Express analysis' (least privilege).
+  analysis_steps = ["sentiment", "summarize"]
 
   # The seed's retry policy for every task: 1 s, 3 attempts, backoff 2.
   workflow_retry = {
@@ -144,35 +158,94 @@ module "documents_workflow" {
   name            = local.documents_names.workflow
   definition_file = "${path.module}/definitions/documents.asl.json.tftpl"
   definition_variables = merge(local.workflow_retry, {
-    notices_topic_arn = module.workflow_notices_topic.arn
-    timeout_seconds   = var.documents_workflow_timeout_seconds
+    notices_topic_arn          = module.workflow_notices_topic.arn
+    timeout_seconds            = var.documents_workflow_timeout_seconds
+    analysis_state_machine_arn = module.documents_analysis.arn
   })
-  lambda_functions   = { for step, fn in module.document_steps : step => fn.function_arn }
-  publish_topic_arns = [module.workflow_notices_topic.arn]
-  kms_key_arn        = module.kms.key_arn
-  log_level          = var.workflow_log_level
-  log_retention_days = var.log_retention_days
+  lambda_functions    = { for step, fn in module.document_steps : step => fn.function_arn if !contains(local.analysis_steps, step) }
+  sync_execution_arns = [module.documents_analysis.arn]
+  publish_topic_arns  = [module.workflow_notices_topic.arn]
+  kms_key_arn         = module.kms.key_arn
+  log_level           = var.workflow_log_level
+  log_retention_days  = var.log_retention_days
 
   alarm_topic_arn          = module.alarm_topic.arn
   alarm_evaluation_periods = var.alarm_evaluation_periods
   tags                     = local.tags
 }
 
-module "documents_starter" {
+module "documents_analysis" {
   source = "../modules/state_machine"
 
-  name                  = local.documents_names.starter
-  definition_file       = "${path.module}/definitions/documents_start.asl.json.tftpl"
-  definition_variables  = merge(local.workflow_retry, { documents_state_machine_arn = local.documents_workflow_arn })
-  start_execution_arns  = [local.documents_workflow_arn]
-  eventbridge_rule_arns = [local.documents_rule_arn]
-  kms_key_arn           = module.kms.key_arn
-  log_level             = var.workflow_log_level
-  log_retention_days    = var.log_retention_days
+  name                 = local.documents_names.analysis
+  type                 = "EXPRESS"
+  definition_file      = "${path.module}/definitions/documents_analysis.asl.json.tftpl"
+  definition_variables = local.workflow_retry
+  lambda_functions     = { for step, fn in module.document_steps : step => fn.function_arn if contains(local.analysis_steps, step) }
+  kms_key_arn          = module.kms.key_arn
+  log_level            = var.workflow_log_level
+  log_retention_days   = var.log_retention_days
 
   alarm_topic_arn          = module.alarm_topic.arn
   alarm_evaluation_periods = var.alarm_evaluation_periods
   tags                     = local.tags
+}
+
+# Failed starts: events EventBridge could not hand to the starter function (target dead-letter config) and
+# invocations that still failed after Lambda's asynchronous retries (the function's dead-letter queue) both land
+# in this queue's DLQ (alarmed; `sluicectl dlq` reads it). Nothing consumes the queue itself.
+module "documents_start_queue" {
+  source = "../modules/queue"
+
+  name                            = local.documents_names.start_queue
+  kms_key_arn                     = module.kms.key_arn
+  dlq_allowed_service_principals  = [{ service = "events.amazonaws.com", source_arns = [local.documents_rule_arn] }]
+  alarm_topic_arn                 = module.alarm_topic.arn
+  dlq_age_alarm_threshold_seconds = var.dlq_age_alarm_threshold_seconds
+  tags                            = local.tags
+}
+
+module "documents_start" {
+  source = "../modules/lambda_function"
+
+  name          = local.documents_names.start
+  service_name  = "document-start"
+  environment   = var.environment
+  description   = "Pipeline 4's trigger: start the document workflow once per document version (named sha256(key#ETag))"
+  handler       = "document_steps.handler.start"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  package_path  = "${local.artifacts_dir}/${local.artifacts["functions/document_steps"].path}"
+  package_hash  = local.artifacts["functions/document_steps"].sha256_base64
+  layers        = [module.shared_layer.arn]
+  memory_size   = 128
+  timeout       = 30
+  log_level     = var.log_level
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.kms.key_arn
+
+  environment_variables = {
+    DOCUMENTS_STATE_MACHINE_ARN = local.documents_workflow_arn
+    FAILURES_TABLE              = module.failures_table.name
+  }
+  policy_statements      = [{ sid = "StartDocumentWorkflow", actions = ["states:StartExecution"], resources = [local.documents_workflow_arn] }]
+  dead_letter_target_arn = module.documents_start_queue.dlq_arn
+
+  alarm_topic_arn           = module.alarm_topic.arn
+  errors_alarm_threshold    = var.lambda_errors_alarm_threshold
+  throttles_alarm_threshold = var.lambda_throttles_alarm_threshold
+  alarm_evaluation_periods  = var.alarm_evaluation_periods
+  tags                      = local.tags
+}
+
+resource "aws_lambda_permission" "documents_start" {
+  statement_id   = "DocumentsUploadedRule"
+  action         = "lambda:InvokeFunction"
+  function_name  = module.documents_start.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = local.documents_rule_arn
+  source_account = local.account_id
 }
 
 module "documents_rules" {
@@ -195,8 +268,8 @@ module "documents_rules" {
       }
       targets = {
         documents-start = {
-          arn      = module.documents_starter.arn
-          role_arn = module.documents_starter.start_role_arn
+          arn             = module.documents_start.function_arn
+          dead_letter_arn = module.documents_start_queue.dlq_arn
           input_transformer = {
             input_paths = {
               bucket = "$.detail.bucket.name"
@@ -214,7 +287,7 @@ module "documents_rules" {
   }
   tags = local.tags
 
-  depends_on = [module.documents_workflow]
+  depends_on = [module.documents_workflow, aws_lambda_permission.documents_start]
 }
 
 # --- the generic ETL (seed 001, pattern 3), a second definition on the same module --------------------------------

@@ -55,6 +55,8 @@ locals {
     inference    = module.inference_queue
     daily_report = module.daily_report_queue
     retraining   = module.retraining_queue
+    # pipeline 4's failed starts (documents.tf)
+    documents_start = module.documents_start_queue
   }, local.routing_queues, local.stream_queues)
   buckets = merge({
     landing          = module.landing_bucket

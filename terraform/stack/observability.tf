@@ -17,7 +17,8 @@ locals {
   documents_alarm_names = concat(
     flatten([for f in values(module.document_steps) : f.alarm_names]),
     module.etl_step.alarm_names,
-    [module.documents_workflow.alarm_name, module.documents_starter.alarm_name, module.etl_workflow.alarm_name],
+    module.documents_start.alarm_names, module.documents_start_queue.alarm_names,
+    [module.documents_workflow.alarm_name, module.documents_analysis.alarm_name, module.etl_workflow.alarm_name],
   )
   alarm_arns = [for name in local.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
 
@@ -95,9 +96,9 @@ locals {
     # Metrics counted with a per-value dimension (code, sentiment, reason, status) are summed over their values
     # (`dimensions`: a SEARCH expression in the dashboard module).
     "5_documents" = {
-      title          = "Documents: S3 → EventBridge → Step Functions (validate, extract, sentiment ∥ summary, store) + ETL"
-      functions      = concat([for f in values(module.document_steps) : f.function_name], [module.etl_step.function_name])
-      state_machines = [module.documents_starter.arn, module.documents_workflow.arn, module.etl_workflow.arn]
+      title          = "Documents: S3 → EventBridge → start → Step Functions (validate, extract, Express: sentiment ∥ summary, store) + ETL"
+      functions      = concat([module.documents_start.function_name], [for f in values(module.document_steps) : f.function_name], [module.etl_step.function_name])
+      state_machines = [module.documents_workflow.arn, module.documents_analysis.arn, module.etl_workflow.arn]
       metrics = concat(
         [
           { name = "DocumentsProcessed", service = local.service.document_steps.store, dimensions = ["sentiment"] },

@@ -1,6 +1,7 @@
 """Pipeline 4 end to end on the local cloud, with the real Terraform applied: landing bucket -> EventBridge ->
-starter machine -> document workflow (validate, extract, Parallel sentiment + summary, store, notify; failures
-recorded and notified). Every document uploaded is counted where it ended."""
+start function -> document workflow (validate, extract, analyse = a nested EXPRESS workflow running sentiment and
+summary in parallel, store, notify; failures recorded and notified). Every document uploaded is counted where it
+ended."""
 
 from __future__ import annotations
 
@@ -76,14 +77,16 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
         and {d.expected for d in good} == {"positive", "negative"}
     )
 
-    # One transient fault in one step: the first sentiment invocation fails, the state machine's Retry recovers.
-    sentiment_function = outputs["documents_function_names"]["sentiment"]
-    cloud.set_fault(sentiment_function, error_rate=1.0, remaining=1)
+    # One transient fault in one step: the first extract invocation fails, the state machine's Retry recovers (in
+    # the Standard workflow's history; the nested Express analysis retries its steps the same way, but Express
+    # executions have no history on AWS to show it).
+    extract_function = outputs["documents_function_names"]["extract"]
+    cloud.set_fault(extract_function, error_rate=1.0, remaining=1)
     try:
         documents.upload(deployed.client, outputs["landing_bucket_name"], run, docs)
         finished = documents.wait(deployed.client, machine, run, timeout=420)
     finally:
-        cloud.clear_faults(sentiment_function)
+        cloud.clear_faults(extract_function)
     assert finished, {t.document.key: t.status for t in run.tracked if t.finished_at is None}
 
     rows = {
@@ -123,8 +126,10 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
         assert events[-1]["type"] == "ExecutionFailed"
 
     # The injected fault was retried and is visible in exactly one execution's history, which then succeeded.
+    # (The first extract invocation may be a bad document's that passed validate: it then fails with its own cause,
+    # asserted above, after the retry.)
     faulted = []
-    for doc in good:
+    for doc in docs:
         events = history(deployed, documents.execution_arn(machine, tracked[doc.key].name))
         failed = [
             e
@@ -133,9 +138,30 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
         ]
         if failed:
             faulted.append(doc.key)
-            assert rows[doc.key].status == "SUCCEEDED"
-            assert any(e["type"] == "TaskSucceeded" and e["id"] > failed[0]["id"] for e in events)
+            entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
+            assert entered[:2] == ["Validate", "Extract"], entered
+            retried = [
+                e for e in events if e["id"] > failed[0]["id"] and e["type"] in ("TaskSucceeded", "TaskFailed")
+            ]
+            assert retried, events  # the step ran again after the fault
+            if doc.is_valid:
+                assert rows[doc.key].status == "SUCCEEDED"
+                assert retried[0]["type"] == "TaskSucceeded"
+                assert entered == ["Validate", "Extract", "Analyse", "Store", "Notify"], entered
     assert len(faulted) == 1, faulted
+
+    # A document that succeeded entered 5 states of the Standard workflow (what it is billed for); the analysis
+    # ran as one nested Express execution, started by the Analyse task.
+    sample_events = history(deployed, documents.execution_arn(machine, tracked[good[0].key].name))
+    assert sum(e["type"].endswith("StateEntered") for e in sample_events) == 5
+    nested = [
+        e
+        for e in sample_events
+        if e["type"] == "TaskSucceeded" and e["taskSucceededEventDetails"].get("resourceType") == "states"
+    ]
+    assert len(nested) == 1
+    child = json.loads(nested[0]["taskSucceededEventDetails"]["output"])["ExecutionArn"]
+    assert child.split(":")[6] == outputs["documents_analysis_state_machine_arn"].rsplit(":", 1)[-1]
 
     # SNS notices: one per document, processed or failed, with the cause.
     def notices_in() -> bool:
@@ -165,25 +191,24 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
 
 
 def test_the_same_upload_event_twice_starts_one_execution(deployed):
-    outputs = deployed.outputs
-    machine, starter = outputs["documents_state_machine_arn"], outputs["documents_starter_state_machine_arn"]
+    outputs, cloud = deployed.outputs, deployed.cloud
+    machine, start = outputs["documents_state_machine_arn"], outputs["documents_start_function_name"]
     sfn, events = deployed.client("stepfunctions"), deployed.client("events")
+
+    def start_stats() -> dict:
+        return cloud.status()["functions"].get(start, {})
+
+    before = start_stats()
     run = documents.Run.new(outputs["documents_prefix"])
     doc = documents.generate(1, run.prefix, bad=False)[0]
     documents.upload(deployed.client, outputs["landing_bucket_name"], run, [doc])
     assert documents.wait(deployed.client, machine, run, timeout=120)
     tracked = run.tracked[0]
     assert tracked.status == "SUCCEEDED"
+    # Other tests' uploads may be starting too: count from the invocations seen once this one is done.
+    first = start_stats()
+    assert first.get("invocations", 0) > before.get("invocations", 0)
 
-    def starter_runs() -> list[dict]:
-        listed = sfn.list_executions(stateMachineArn=starter, maxResults=1000)["executions"]
-        return [
-            e
-            for e in listed
-            if run.run_id in json.dumps(sfn.describe_execution(executionArn=e["executionArn"])["input"])
-        ]
-
-    assert len(starter_runs()) == 1
     # The same "Object Created" event again, twice (as EventBridge may deliver it), and the same bytes uploaded
     # again (S3 sends a new event with the same key and ETag).
     landing = outputs["landing_bucket_name"]
@@ -203,27 +228,59 @@ def test_the_same_upload_event_twice_starts_one_execution(deployed):
     assert events.put_events(Entries=[event, event])["FailedEntryCount"] == 0
     deployed.client("s3").put_object(Bucket=landing, Key=doc.key, Body=doc.body)
 
-    def duplicates_settled() -> list[dict]:
-        runs = starter_runs()
-        return runs if len(runs) == 4 and all(r["status"] != "RUNNING" for r in runs) else []
+    # The start function handled the 3 duplicates (ExecutionAlreadyExists is its success: no error, no retry).
+    def duplicates_handled() -> dict:
+        now = start_stats()
+        return now if now.get("invocations", 0) >= first.get("invocations", 0) + 3 else {}
 
-    runs = wait_until(duplicates_settled, timeout=60, what="the starter to handle the 3 duplicate events")
-    assert all(r["status"] == "SUCCEEDED" for r in runs)
-    already = [
-        r
-        for r in runs
-        if any(
-            e["type"] == "SucceedStateEntered" and e["stateEnteredEventDetails"]["name"] == "AlreadyStarted"
-            for e in history(deployed, r["executionArn"])
-        )
-    ]
-    assert len(already) == 3
+    now = wait_until(duplicates_handled, timeout=60, what="the start function to handle the 3 duplicate events")
+    assert now.get("errors", 0) == first.get("errors", 0), now.get("last_error")
+    assert now.get("async_retries", 0) == first.get("async_retries", 0)
     named = [
         e
         for e in sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"]
         if e["name"] == tracked.name
     ]
     assert len(named) == 1 and named[0]["status"] == "SUCCEEDED"
+    # Nothing was dead-lettered as a failed start.
+    attributes = deployed.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["documents_start_dlq_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+def test_an_analysis_that_keeps_failing_ends_in_a_failure_record(deployed, notices):
+    """A transient fault in the nested Express analysis that outlasts its retries: the child fails, the Standard
+    workflow's Analyse task fails with States.TaskFailed (not retried again: the child retried), and the document
+    ends in a failure record with the step's own error, an SNS failure notice and Fail."""
+    outputs, cloud = deployed.outputs, deployed.cloud
+    machine = outputs["documents_state_machine_arn"]
+    run = documents.Run.new(outputs["documents_prefix"])
+    doc = documents.generate(1, run.prefix, bad=False)[0]
+    summarize = outputs["documents_function_names"]["summarize"]
+    before = cloud.status()["functions"].get(summarize, {}).get("invocations", 0)
+    cloud.set_fault(summarize, error_rate=1.0)
+    try:
+        documents.upload(deployed.client, outputs["landing_bucket_name"], run, [doc])
+        assert documents.wait(deployed.client, machine, run, timeout=180)
+    finally:
+        cloud.clear_faults(summarize)
+    tracked = run.tracked[0]
+    assert (tracked.status, tracked.error) == ("FAILED", "InjectedFault"), (tracked.status, tracked.error)
+    # The child's Retry: 1 attempt + workflow_retry_max_attempts (3) retries, once (the parent did not retry).
+    assert cloud.status()["functions"][summarize]["invocations"] - before == 4
+    (row,) = documents.outcomes(
+        deployed.client, run, outputs["documents_results_table_name"], outputs["failures_table_name"]
+    )
+    assert row.sentiment is None and row.error_code == "InjectedFault" and row.reason == tracked.cause
+    events = history(deployed, documents.execution_arn(machine, tracked.name))
+    failed = [e for e in events if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["States.TaskFailed"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
+    assert entered == ["Validate", "Extract", "Analyse", "RecordFailure", "NotifyFailure"], entered
+    wait_until(
+        lambda: notices.for_prefix(run.prefix, "failed"), timeout=60, what="the failure notice of the document"
+    )
 
 
 def test_generic_etl_runs_extract_transform_load_notify(deployed):

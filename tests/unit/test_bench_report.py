@@ -68,6 +68,27 @@ def _documents() -> dict:
     }
 
 
+def _documents_nested_express() -> dict:
+    """The current design: a start function, 5 Standard transitions and one Express analysis per document."""
+    data = _documents()
+    data.pop("starter_transitions")
+    data["transitions_per_execution"] = 5
+    data["lambda"]["sluice-document-start"] = _lambda(40, 10, 128)
+    data["express"] = {"executions_per_document": 1, "billed_seconds_mean": 0.3, "memory_mb": 64}
+
+    def usage(figures: dict, events: int, transitions: float, text_in_s3: bool, express: dict) -> dict:
+        compute = cost.add(*(cost.measured_lambda(f, events) for f in figures.values()))
+        return cost.documents_usage(
+            compute, transitions=transitions, pdf_share=0.5, text_in_s3=text_in_s3, express=express
+        )
+
+    data["cost"] = cost.compare(
+        usage(data["lambda"], 40, 5, True, cost.express_usage(1, 0.3)),
+        usage(data["naive"]["lambda"], 20, 6, False, {}),
+    )
+    return data
+
+
 def _stream() -> dict:
     ours, naive = _lambda(40, 150, 512), _lambda(200, 80, 512)
 
@@ -169,3 +190,14 @@ def test_report_reads_older_results_without_the_naive_keys(paths: Path) -> None:
     assert "No baseline results yet for: routing, inference, documents, stream" in text
     assert "| pipeline 4 (documents, Step Functions): documents/minute | 30.0 | in-process steps 300.0 | x0.1 |" in text
     assert "| pipeline 5 (stream scoring): backlog scored, records/s | 500.0 | in-process 1000.0 | x0.5 |" in text
+
+
+def test_report_explains_the_documents_design_with_its_express_bill(paths: Path) -> None:
+    (paths / "results" / "documents.json").write_text(json.dumps(_documents_nested_express()))
+    text = report.generate().read_text()
+    assert "a start function (asynchronous invoke" in text and "startExecution.sync:2" in text
+    assert "Ours enters 5 states per document against 6 for the naive sequence" in text
+    # 1M Express executions of 0.3 s at 64 MB: $1.00 + $0.3125.
+    assert "0.3 s at 64 MB:" in text and "$1.31 per 1M documents" in text
+    assert "| stepfunctions_transitions (Standard workflow state transitions) | $125.00 (5,000,000) | $150.00 (6,000,000) |" in text
+    assert "4 · documents: ours is not ahead" not in text

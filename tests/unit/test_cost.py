@@ -184,7 +184,7 @@ def test_lambda_at_one_vcpu_and_the_fargate_crossover_for_a_cpu_bound_pipeline()
 
 
 def test_documents_ours_vs_naive_hand_checked() -> None:
-    # Ours: 5 step invocations, 0.2 GB-s, 9 transitions (starter 1 + workflow 8), text through S3, half PDFs, a
+    # A design with 5 step invocations, 0.2 GB-s, 9 transitions (a starter machine 1 + workflow 8), text through S3, half PDFs, a
     # 2 KB result item. Lambda 5 x $0.20 + 0.2 x 1M x $0.0000166667 = $1 + $3.33334; transitions 9M x $0.025/1,000
     # = $225; S3 3 PUT ($15) + 4.5 GET ($1.80); DynamoDB 2 WRU $1.25; SNS $0.50. Total $247.88334.
     ours = cost.documents_usage(
@@ -204,6 +204,36 @@ def test_documents_ours_vs_naive_hand_checked() -> None:
     assert usd(naive) == pytest.approx(168.52501, abs=1e-4)
     # The naive workflow costs less here: the ratio says so (below 1), it is not hidden.
     assert cost.compare(ours, naive, TABLE)["ratio_naive_to_ours"] == pytest.approx(0.680, abs=1e-3)
+
+
+def test_express_workflows_bill_requests_and_rounded_duration() -> None:
+    assert cost.express_billed_seconds(0.23) == 0.3
+    assert cost.express_billed_seconds(0.3) == 0.3
+    assert cost.express_billed_seconds(0.0) == 0.1
+    assert cost.express_billed_seconds(1.01) == 1.1
+    # 1M executions of 0.3 s at 64 MB: $1.00 requests + 18,750 GB-s x $0.06 / 3,600 = $0.3125.
+    usage = cost.express_usage(1, 0.3)
+    assert usage["stepfunctions_express_gb_seconds"] == pytest.approx(0.3 * 64 / 1024)
+    assert usd(usage) == pytest.approx(1.3125)
+
+
+def test_documents_with_a_nested_express_analysis_hand_checked() -> None:
+    # Ours: a start function + 5 steps = 6 invocations, 0.2 GB-s, 5 Standard transitions, one Express analysis of
+    # 0.3 s billed. Lambda $1.20 + $3.33334; transitions $125; Express $1.3125; S3 3 PUT ($15) + 4.5 GET ($1.80);
+    # DynamoDB 2 WRU $1.25; SNS $0.50. Total $149.39584, below the naive $168.52501 above: naive costs x1.128.
+    ours = cost.documents_usage(
+        {"lambda_requests": 6, "lambda_gb_seconds": 0.2},
+        transitions=5,
+        pdf_share=0.5,
+        text_in_s3=True,
+        result_item_bytes=2 * 1024,
+        express=cost.express_usage(1, 0.3),
+    )
+    assert usd(ours) == pytest.approx(149.39584, abs=1e-4)
+    naive = cost.documents_usage(
+        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, text_in_s3=False
+    )
+    assert cost.compare(ours, naive, TABLE)["ratio_naive_to_ours"] == pytest.approx(1.128, abs=1e-3)
 
 
 def test_stream_usage_per_record_and_per_batch() -> None:

@@ -58,7 +58,7 @@ def put(s3: Any, key: str, body: bytes) -> dict[str, Any]:
 
 
 def test_document_id_is_the_execution_name_the_starter_computes(logic) -> None:
-    # documents_start.asl.json.tftpl: States.Hash(States.Format('{}#{}', key, etag), 'SHA-256') (hex).
+    # sha256("<key>#<etag>") in hex, as start_workflow names the executions.
     assert (
         logic.document_id("documents/a b.pdf", "abc") == hashlib.sha256(b"documents/a b.pdf#abc").hexdigest()
     )
@@ -313,3 +313,84 @@ def test_handlers_run_the_happy_path(handler, stores, lambda_context) -> None:
         {**state, "error": {"Error": "States.Timeout", "Cause": "timed out"}}, lambda_context
     )
     assert failed["failure"]["error_code"] == "States.Timeout"
+
+
+WORKFLOW = "sluice-test-documents"
+
+
+@pytest.fixture
+def workflow(aws) -> Any:
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.create_state_machine(
+        name=WORKFLOW,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sluice-test-documents-sfn",
+    )["stateMachineArn"]
+    return sfn, arn
+
+
+def test_start_workflow_names_the_execution_and_a_duplicate_starts_nothing(logic, workflow) -> None:
+    sfn, arn = workflow
+    event = {"document": {"bucket": LANDING_BUCKET, "key": "documents/a+b.pdf", "etag": "abc", "size": 3}}
+    first = logic.start_workflow(event, sfn, arn)
+    name = logic.document_id("documents/a+b.pdf", "abc")
+    assert first["started"] is True and first["execution_name"] == name
+    started = sfn.describe_execution(executionArn=first["execution_arn"])
+    assert started["name"] == name and json.loads(started["input"]) == {"document": event["document"]}
+    # The same event again, and the same document with another event time: nothing new, and no error. (The same
+    # name and input while the first still runs is AWS's idempotent StartExecution: the same execution back.)
+    second = logic.start_workflow(event, sfn, arn)
+    assert second["execution_name"] == name and second.get("execution_arn", first["execution_arn"]) == first["execution_arn"]
+    again = {"document": {**event["document"], "event_time": "2026-12-03T00:00:00Z"}}
+    assert logic.start_workflow(again, sfn, arn)["started"] is False
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+    # Another version of the object (another ETag) is another execution.
+    assert logic.start_workflow({"document": {**event["document"], "etag": "def"}}, sfn, arn)["started"]
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 2
+
+
+def test_start_workflow_raises_other_errors_for_lambda_to_retry(logic, workflow) -> None:
+    sfn, arn = workflow
+    event = {"document": {"bucket": LANDING_BUCKET, "key": "documents/a.pdf", "etag": "abc"}}
+    with pytest.raises(ClientError):
+        logic.start_workflow(event, sfn, arn.replace(WORKFLOW, "no-such-machine"))
+    with pytest.raises(logic.PermanentError):
+        logic.start_workflow({"document": {"key": "documents/a.pdf"}}, sfn, arn)
+
+
+def test_start_handler(unit_env, monkeypatch, workflow, lambda_context) -> None:
+    sfn, arn = workflow
+    monkeypatch.setenv("DOCUMENTS_STATE_MACHINE_ARN", arn)
+    handler = importlib.import_module("document_steps.handler")
+    handler.start_settings.cache_clear()
+    event = {"document": {"bucket": LANDING_BUCKET, "key": "documents/a.txt", "etag": "abc", "size": 1}}
+    assert handler.start(event, lambda_context)["started"] is True
+    later = {"document": {**event["document"], "event_time": "2026-12-03T00:00:00Z"}}
+    assert handler.start(later, lambda_context)["started"] is False
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+
+
+def test_describe_error_unwraps_a_failed_nested_execution(logic) -> None:
+    # states:startExecution.sync:2: the child's DescribeExecution output is the Cause of States.TaskFailed.
+    rejected = json.dumps({"code": "no_text", "reason": "no extractable text", "stage": "sentiment"})
+    child = {
+        "ExecutionArn": "arn:aws:states:us-east-1:123456789012:express:sluice-test-documents-analysis:x:y",
+        "Status": "FAILED",
+        "Error": "DocumentRejected",
+        "Cause": json.dumps({"errorMessage": rejected, "errorType": "DocumentRejected"}),
+    }
+    assert logic.describe_error({"Error": "States.TaskFailed", "Cause": json.dumps(child)}) == {
+        "error_code": "no_text",
+        "reason": "no extractable text",
+        "stage": "sentiment",
+    }
+    injected = {**child, "Error": "InjectedFault", "Cause": json.dumps({"errorMessage": "injected fault"})}
+    assert logic.describe_error({"Error": "States.TaskFailed", "Cause": json.dumps(injected)}) == {
+        "error_code": "InjectedFault",
+        "reason": "injected fault",
+        "stage": "workflow",
+    }
+    # A States.TaskFailed that is not a nested execution keeps its name.
+    assert logic.describe_error({"Error": "States.TaskFailed", "Cause": "boom"})["error_code"] == "States.TaskFailed"

@@ -141,9 +141,19 @@ output "documents_state_machine_arn" {
   value       = module.stack.documents_state_machine_arn
 }
 
-output "documents_starter_state_machine_arn" {
-  description = "ARN of the machine the documents rule starts; it starts the document workflow once per document version."
-  value       = module.stack.documents_starter_state_machine_arn
+output "documents_analysis_state_machine_arn" {
+  description = "ARN of the nested EXPRESS analysis workflow (sentiment || summary) the document workflow runs with startExecution.sync:2."
+  value       = module.stack.documents_analysis_state_machine_arn
+}
+
+output "documents_start_function_name" {
+  description = "The function the documents rule invokes; it starts the document workflow once per document version."
+  value       = module.stack.documents_start_function_name
+}
+
+output "documents_start_dlq_url" {
+  description = "Dead-letter queue of failed workflow starts (EventBridge target DLQ and the start function's DLQ)."
+  value       = module.stack.documents_start_dlq_url
 }
 
 output "documents_results_table_name" {

@@ -16,6 +16,15 @@ locals {
 
   lambda_arns = sort(distinct(values(var.lambda_functions)))
 
+  started_arns = sort(distinct(concat(var.start_execution_arns, var.sync_execution_arns)))
+  # arn:<partition>:states:<region>:<account>:stateMachine:<name> -> its executions, Standard and Express.
+  nested_execution_arns = sort(flatten([
+    for arn in var.sync_execution_arns : [
+      "${replace(arn, ":stateMachine:", ":execution:")}:*",
+      "${replace(arn, ":stateMachine:", ":express:")}:*",
+    ]
+  ]))
+
   # IAM derived from what the machine calls: its Lambdas and the declared service integrations, nothing else.
   statements = concat(
     [for s in [
@@ -37,13 +46,32 @@ locals {
     ] : s if length(var.publish_topic_arns) > 0],
     [for s in [
       {
-        # arn:aws:states:::states:startExecution (fire and forget: no .sync, so no DescribeExecution/events rule).
+        # arn:aws:states:::states:startExecution (fire and forget) and the nested workflows run with .sync/.sync:2.
         Sid      = "StartExecutions"
         Effect   = "Allow"
         Action   = ["states:StartExecution"]
-        Resource = sort(var.start_execution_arns)
+        Resource = local.started_arns
       },
-    ] : s if length(var.start_execution_arns) > 0],
+    ] : s if length(local.started_arns) > 0],
+    [for s in [
+      {
+        # .sync / .sync:2: Step Functions follows the nested execution and stops it when this task is stopped (AWS's
+        # policy for "Start a new AWS Step Functions state machine execution"), on that machine's executions only.
+        # A Standard machine's executions are execution:<name>:<id>, an Express machine's express:<name>:<id>:<id>.
+        Sid      = "FollowNestedExecutions"
+        Effect   = "Allow"
+        Action   = ["states:DescribeExecution", "states:StopExecution"]
+        Resource = local.nested_execution_arns
+      },
+      {
+        # The managed rule through which Step Functions learns that a nested execution ended (AWS requires it for
+        # .sync); the rule's name is fixed by AWS.
+        Sid      = "NestedExecutionEventsRule"
+        Effect   = "Allow"
+        Action   = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+        Resource = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
+      },
+    ] : s if length(var.sync_execution_arns) > 0],
     [
       {
         # Encrypted topics and the machine's own state (encryption_configuration), through those services only.

@@ -63,6 +63,17 @@ variable "start_execution_arns" {
   default     = []
 }
 
+variable "sync_execution_arns" {
+  description = "State machines this machine runs as nested workflows and waits for (arn:aws:states:::states:startExecution.sync and .sync:2): StartExecution on them, DescribeExecution and StopExecution on their executions, and the managed events rule AWS uses to follow them."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.sync_execution_arns : can(regex("^arn:[^:]+:states:[^:]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]+$", arn))])
+    error_message = "sync_execution_arns must be state machine ARNs (arn:...:stateMachine:<name>)."
+  }
+}
+
 variable "integration_kms_key_arns" {
   description = "KMS keys of encrypted integration targets (e.g. topics) other than kms_key_arn."
   type        = list(string)

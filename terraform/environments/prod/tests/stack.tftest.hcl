@@ -207,7 +207,7 @@ run "guarantees" {
 
   assert {
     condition = alltrue(flatten([
-      for fn in concat(values(output.function_names), values(output.documents_function_names), ["sluice-${output.environment}-etl-step"]) :
+      for fn in concat(values(output.function_names), values(output.documents_function_names), [output.documents_start_function_name, "sluice-${output.environment}-etl-step"]) :
       [contains(output.alarm_names, "${fn}-errors"), contains(output.alarm_names, "${fn}-throttles")]
     ]))
     error_message = "every function of every pipeline (documents steps, fraud scorer and audit, report, retraining, authorizer too) has its errors and throttles alarms among the stack's alarms"
@@ -215,7 +215,7 @@ run "guarantees" {
 
   assert {
     condition = alltrue([
-      for name in ["documents", "documents-start", "etl"] : contains(output.alarm_names, "sluice-${output.environment}-${name}-executions-failed")
+      for name in ["documents", "documents-analysis", "etl"] : contains(output.alarm_names, "sluice-${output.environment}-${name}-executions-failed")
     ])
     error_message = "every state machine's failed-executions alarm is among the stack's alarms"
   }

@@ -150,3 +150,39 @@ run "rejects_qualified_lambda_arns" {
 
   expect_failures = [var.lambda_functions]
 }
+
+run "nested_workflow_run_to_completion" {
+  command = plan
+
+  variables {
+    sync_execution_arns = ["arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-child"]
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "StartExecutions"]) == ["arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-child"]
+    error_message = "the role starts the nested machine only"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "FollowNestedExecutions"]) == [
+      "arn:aws:states:us-east-1:123456789012:execution:sluice-test-child:*",
+      "arn:aws:states:us-east-1:123456789012:express:sluice-test-child:*",
+    ]
+    error_message = "DescribeExecution and StopExecution on the nested machine's executions only (Standard and Express ARNs)"
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if s.Sid == "NestedExecutionEventsRule"]) == ["arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"]
+    error_message = "the events permissions .sync needs, on AWS's managed rule only"
+  }
+}
+
+run "rejects_a_nested_machine_that_is_not_a_state_machine_arn" {
+  command = plan
+
+  variables {
+    sync_execution_arns = ["arn:aws:lambda:us-east-1:123456789012:function:sluice-test-first"]
+  }
+
+  expect_failures = [var.sync_execution_arns]
+}
