@@ -4,7 +4,8 @@ uploads rule) -> the consumer's result on the upload's job; the consumer that co
 
 Publishing is a side effect no write can make conditional, so it goes through Powertools idempotency
 (``sluice.idempotency``) keyed on the job id: a redelivered message, or two consumers finishing at once,
-publish one completion (the second waits: ``IdempotencyAlreadyInProgressError`` is transient and retried).
+publish one completion (the second waits: ``IdempotencyAlreadyInProgressError`` is transient and retried), and
+a record whose work used the invocation's time up to ``sluice.batch``'s reserve is deferred before publishing.
 
 Terraform deploys this package once per consumer (``CONSUMER``). Handler string: ``fanout_consumer.handler.handler``.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sluice import aws
-from sluice.batch import process_sqs_batch
+from sluice.batch import process_sqs_batch, reserve_time
 from sluice.errors import failure_subject
 from sluice.events import parse_s3_object_created
 from sluice.failures import FailureRecorder
@@ -125,6 +126,9 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
         completed = None
         if logic.is_complete(job, settings.expected_consumers):
             detail = logic.completion_detail(job, settings.expected_consumers, rt.ports.clock())
+            # Not with the invocation nearly out of time: stopped between PutEvents and the idempotency record,
+            # the redelivery would announce the job again (the result above is already recorded, idempotently).
+            reserve_time(f"the completion of {detail['job_id']}")
             completed = rt.complete.function(job=detail)
             count("UploadsCompleted")
             logger.info("Upload processed by every consumer", extra={"completion": completed})

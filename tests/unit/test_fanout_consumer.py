@@ -194,6 +194,37 @@ def test_three_consumers_complete_a_job_once(fanout, resources, lambda_context):
     assert fanout.completions() == []
 
 
+def test_the_completion_is_deferred_not_published_when_the_invocation_is_nearly_out_of_time(
+    fanout, resources, lambda_context, monkeypatch
+):
+    """Stopped by its timeout between PutEvents and its idempotency record, a consumer would announce the job again
+    on redelivery: a completing record whose work used the time up to the reserve is deferred before publishing."""
+    uploads = UploadRun.new(1, run_id="d1d1").uploads
+    created = upload(resources.s3, uploads[0].key, uploads[0].body)
+    batch = sqs_event(sqs_record(created, message_id="late"))
+    for consumer in ("metadata", "checksum"):
+        assert fanout.run(consumer, batch, lambda_context) == {"batchItemFailures": []}
+    preview = logic.CONSUMERS["preview"]
+
+    def slow_preview(ref, ports):
+        lambda_context.remaining_ms -= 50_000  # 60 s -> 10 s, under a quarter of the budget
+        return preview(ref, ports)
+
+    monkeypatch.setitem(logic.CONSUMERS, "preview", slow_preview)
+    assert fanout.run("preview", batch, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "late"}]}
+    assert fanout.completions() == []
+    assert set(fanout.job(S3ObjectRef(bucket=LANDING_BUCKET, key=uploads[0].key, etag=created["detail"]["object"]["etag"]))["done"]["SS"]) == {
+        "metadata",
+        "checksum",
+        "preview",
+    }  # the result is recorded: only the announcement waits
+
+    monkeypatch.setitem(logic.CONSUMERS, "preview", preview)
+    lambda_context.remaining_ms = 60_000  # the redelivery: a fresh invocation, at the usual pace
+    assert fanout.run("preview", batch, lambda_context) == {"batchItemFailures": []}
+    assert [c["detail"]["key"] for c in fanout.completions()] == [uploads[0].key]
+
+
 def test_a_missing_object_is_recorded_and_dead_lettered(fanout, resources, lambda_context):
     gone = s3_object_created(LANDING_BUCKET, "uploads/gone.txt", "0" * 32)
     assert fanout.run("checksum", sqs_event(sqs_record(gone, message_id="g")), lambda_context) == {

@@ -253,3 +253,23 @@ def test_records_are_deferred_when_the_invocation_is_near_its_timeout(recorder: 
     lambda_context.remaining_ms = 1_000  # began with little time: the first record still runs
     response = batch.process_sqs_batch(event, lambda_context, lambda r: handled.append(r.message_id), recorder=recorder)
     assert handled == ["m0", "m1", "m2", "m3"]  # nothing consumed the budget, nothing deferred
+
+
+def test_reserve_time_defers_a_side_effect_only_inside_a_batch_short_of_time(recorder: FailureRecorder, batch, lambda_context) -> None:
+    """``reserve_time`` guards one side effect inside a record (the first record too); outside a batch it is a no-op."""
+    batch.reserve_time("anything")  # no batch running: nothing to guard
+    published: list[str] = []
+
+    def handle(record):
+        lambda_context.remaining_ms -= 20_000 if record.message_id == "slow" else 0
+        batch.reserve_time(f"publishing {record.message_id}")
+        published.append(record.message_id)
+
+    event = sqs_event(sqs_record({"n": 1}, message_id="fast"), sqs_record({"n": 2}, message_id="slow"))
+    lambda_context.remaining_ms = 40_000  # fast: 40 s left; slow: 20 s left (>= 10 s), published
+    assert batch.process_sqs_batch(event, lambda_context, handle, recorder=recorder) == {"batchItemFailures": []}
+    lambda_context.remaining_ms = 25_000  # slow: 5 s left of 25 s (< 25 %): deferred before its side effect
+    response = batch.process_sqs_batch(event, lambda_context, handle, recorder=recorder)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "slow"}]}
+    assert published == ["fast", "slow", "fast"]
+    batch.reserve_time("after the batch")  # the batch's clock is gone with it

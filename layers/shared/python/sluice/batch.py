@@ -24,6 +24,11 @@ while at least ``DEADLINE_RESERVE_SHARE`` of the time the invocation began with 
 deferred (batch item failures, ``RecordsDeferred``) and SQS delivers them again after the visibility timeout.
 The first record always runs, so every invocation makes progress. Powertools' batch utility has no such
 guard (it stops nothing before the timeout), hence this one.
+
+The same holds inside a record: a handler calls ``reserve_time(what)`` right before such a side effect, and a
+record whose earlier work used the budget up to the reserve is deferred (``DeadlineNear``) before the side effect
+instead of being stopped just after it. That narrows the window, it cannot close it: a side effect still in flight
+when Lambda stops the environment may have happened.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -41,7 +47,14 @@ from .errors import PermanentError
 from .failures import FailureRecorder
 from .observability import count, logger
 
-__all__ = ["DEADLINE_RESERVE_SHARE", "TRANSIENT", "DeadlineNear", "process_sqs_batch", "unidentified_item_id"]
+__all__ = [
+    "DEADLINE_RESERVE_SHARE",
+    "TRANSIENT",
+    "DeadlineNear",
+    "process_sqs_batch",
+    "reserve_time",
+    "unidentified_item_id",
+]
 
 #: ``error_code`` dimension used for transient failures in the failure metric.
 TRANSIENT = "transient"
@@ -52,6 +65,30 @@ DEADLINE_RESERVE_SHARE = 0.25
 
 class DeadlineNear(RuntimeError):
     """Too little time left in the invocation to start this record: deferred to a redelivery (transient)."""
+
+
+# The running batch's clock: (remaining milliseconds, the budget the invocation began with), or None outside one.
+_CLOCK: ContextVar[tuple[Callable[[], int], int] | None] = ContextVar("sluice_batch_clock", default=None)
+
+
+def _short_of_time() -> tuple[int, int] | None:
+    """(ms left, ms budget) when less than the reserve is left in the running batch, else None."""
+    clock = _CLOCK.get()
+    if clock is None:
+        return None
+    remaining, budget_ms = clock
+    left = remaining()
+    return (left, budget_ms) if left < DEADLINE_RESERVE_SHARE * budget_ms else None
+
+
+def reserve_time(what: str) -> None:
+    """Raise ``DeadlineNear`` (transient: the record is redelivered) unless at least ``DEADLINE_RESERVE_SHARE`` of
+    the invocation's budget is left for ``what``, a side effect that cannot be made conditional. A no-op outside
+    ``process_sqs_batch`` or without a Lambda context."""
+    short = _short_of_time()
+    if short is not None:
+        count("RecordsDeferred")
+        raise DeadlineNear(f"{short[0]} ms left of {short[1]}: {what} deferred to a redelivery")
 
 
 def unidentified_item_id(body: str) -> str:
@@ -92,15 +129,14 @@ def process_sqs_batch(
     """
 
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    budget_ms = remaining() if callable(remaining) else None
+    clock = _CLOCK.set((remaining, remaining()) if callable(remaining) else None)
     started = 0
 
     def guarded(record: SQSRecord) -> Any:
         nonlocal started
         started += 1
-        if started > 1 and budget_ms is not None and remaining() < DEADLINE_RESERVE_SHARE * budget_ms:
-            count("RecordsDeferred")
-            raise DeadlineNear(f"{remaining()} ms left of {budget_ms}: record {record.message_id} deferred to a redelivery")
+        if started > 1:
+            reserve_time(f"record {record.message_id}")
         with (
             logger.append_context_keys(message_id=record.message_id),
             (
@@ -166,4 +202,7 @@ def process_sqs_batch(
         raise_on_entire_batch_failure=False,
         logger=logger,
     )
-    return process_partial_response(event=event, record_handler=guarded, processor=processor, context=context)
+    try:
+        return process_partial_response(event=event, record_handler=guarded, processor=processor, context=context)
+    finally:
+        _CLOCK.reset(clock)
