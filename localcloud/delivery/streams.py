@@ -349,7 +349,6 @@ class ShardPoller(Worker):
     def _process(self, records: list[StreamRecord], halted: Callable[[], bool] | None = None) -> None:
         """Resolve `records` (in order) completely, unless stopped; the checkpoint follows."""
         mapping = self.mapping
-        stats = self.stats
         pending: collections.deque[tuple[list[StreamRecord], int]] = collections.deque([(records, 0)])
         throttle_delay = 0.1
         while pending:
@@ -374,7 +373,7 @@ class ShardPoller(Worker):
             if outcome is None:
                 if self.delivery.cloud.faults.duplicate(self.delivery.name.split("-")[0]):
                     # At-least-once: the batch is sent again (as after a checkpoint that did not stick).
-                    stats.duplicates += 1
+                    self._count(duplicates=1)
                     self._invoke(kept)
                 self._done(batch, succeeded=len(kept))
                 continue
@@ -384,17 +383,16 @@ class ShardPoller(Worker):
                 if done:
                     self._done(done, succeeded=outcome)
                 remaining = [r for r in batch if r.position >= failed_from]
-                stats.item_failures += 1
+                self._count(item_failures=1)
                 self._failed(pending, remaining, retries, bisect=False)
                 continue
             self._failed(pending, batch, retries, bisect=bool(mapping.bisect_on_error))
 
     def _failed(self, pending: collections.deque[tuple[list[StreamRecord], int]], batch: list[StreamRecord], retries: int, bisect: bool) -> None:
         mapping = self.mapping
-        stats = self.stats
         if bisect and len(batch) > 1:
             middle = len(batch) // 2
-            stats.bisects += 1
+            self._count(bisects=1)
             # Halves keep the retry count: "splitting a batch does not count towards the retry quota".
             pending.appendleft((batch[middle:], retries))
             pending.appendleft((batch[:middle], retries))
@@ -403,7 +401,7 @@ class ShardPoller(Worker):
         if max_retries != -1 and retries >= max_retries:
             self._on_failure(batch, "RetryAttemptsExhausted", retries + 1)
             return
-        stats.retries += 1
+        self._count(retries=1)
         self.wait(min(self.delivery.cloud.config.stream_retry_delay * 2**retries, 1.0))
         pending.appendleft((batch, retries + 1))
 
@@ -416,7 +414,7 @@ class ShardPoller(Worker):
         if not expired:
             return batch
         # Records arrive in order, so the expired ones are a prefix of the batch.
-        self.stats.expired += len(expired)
+        self._count(expired=len(expired))
         self._on_failure(expired, "RecordAgeExceeded", retries)
         return [r for r in batch if now - r.arrival <= int(max_age)]
 
@@ -441,47 +439,46 @@ class ShardPoller(Worker):
             fn = cloud.lambdas.function(self.mapping.function_arn)
             result = cloud.lambdas.invoke(fn, payload)
         except Throttled as exc:
-            stats.throttles += 1
-            stats.last_error = str(exc)
+            self._count(str(exc), throttles=1)
             return "throttled"
         except Exception as exc:  # the function was deleted, its code is broken, ...
-            stats.function_errors += 1
-            stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._count(f"{type(exc).__name__}: {exc}", function_errors=1)
             self._local.last_request = None
             return "error"
         stats.recent_batch_ms.append((time.perf_counter() - started) * 1000)
+        self._count(batches=1)
         with self.delivery.stats_lock:
-            stats.batches += 1
             stats.batch_sizes[len(kept)] += 1
         self._local.last_request = result.request_id
         if result.errored:
-            stats.function_errors += 1
-            stats.last_error = result.payload.decode("utf-8", "replace")[:500]
+            self._count(result.payload.decode("utf-8", "replace")[:500], function_errors=1)
             return "error"
         if "ReportBatchItemFailures" in (self.mapping.function_response_types or []):
             lowest = reported_failures(result.payload, [r.sequence for r in kept])
             if lowest is None:
-                stats.function_errors += 1
-                stats.last_error = f"invalid batchItemFailures response: {result.payload[:300]!r}"
+                self._count(f"invalid batchItemFailures response: {result.payload[:300]!r}", function_errors=1)
                 return "error"
             if lowest < len(kept):
                 return lowest
         return None
 
+    def _count(self, error: str | None = None, **deltas: int) -> None:
+        """Add `deltas` to the mapping's counters (and note `error`) under one lock: the shards and the lanes of a
+        mapping count into the same stats from their own threads."""
+        stats = self.stats
+        with self.delivery.stats_lock:
+            for name, delta in deltas.items():
+                setattr(stats, name, getattr(stats, name) + delta)
+            if error is not None:
+                stats.last_error = error
+
     def _done(self, records: list[StreamRecord], succeeded: int) -> None:
         """`records` are done: `succeeded` of them reached the function, the others were filtered out."""
-        stats = self.stats
-        with self.delivery.stats_lock:  # shards and lanes count into one mapping's stats
-            stats.succeeded += succeeded
-            stats.filtered_out += len(records) - succeeded
-            stats.records_done += len(records)
+        self._count(succeeded=succeeded, filtered_out=len(records) - succeeded, records_done=len(records))
         self._settle(records)
 
     def _on_failure(self, records: list[StreamRecord], condition: str, invoke_count: int) -> None:
-        stats = self.stats
-        with self.delivery.stats_lock:
-            stats.on_failure += len(records)
-            stats.records_done += len(records)
+        self._count(on_failure=len(records), records_done=len(records))
         destination = ((self.mapping.destination_config or {}).get("OnFailure") or {}).get("Destination")
         if destination:
             record = {
@@ -506,10 +503,9 @@ class ShardPoller(Worker):
             }
             try:
                 targets.send(self.delivery.cloud, destination, record)
-                stats.on_failure_records_sent += 1
+                self._count(on_failure_records_sent=1)
             except targets.DeliveryError as exc:
-                stats.destination_errors += 1
-                stats.last_error = f"on-failure destination {destination}: {exc}"
+                self._count(f"on-failure destination {destination}: {exc}", destination_errors=1)
                 log.error("mapping %s: on-failure destination failed: %s", self.mapping.uuid, exc)
         self._settle(records)
 
