@@ -252,20 +252,14 @@ class ShardPoller(Worker):
             return
         window = float(mapping.max_batch_window or 0)
         signal = self.source.signal()
-        deadline: float | None = None
+        opened: float | None = None
         while not self.stopping:
             available = self.source.length() - position
-            if available >= batch_size:
+            if available and opened is None:
+                opened = CLOCK.time()  # the window opens with the first record
+            timeout = _batch_wait(available, batch_size, opened, window)
+            if timeout is None:
                 break
-            now = CLOCK.time()
-            if available > 0:
-                if deadline is None:
-                    deadline = now + window  # the window opens with the first record
-                if now >= deadline:
-                    break
-                timeout = min(0.1, deadline - now)
-            else:
-                timeout = 0.5
             if signal is None:
                 self.wait(timeout)
             else:
@@ -529,6 +523,21 @@ def _lane_of(key: str, factor: int) -> int:
     return zlib.crc32(key.encode()) % factor
 
 
+def _batch_wait(available: int, batch_size: int, opened: float | None, window: float) -> float | None:
+    """None when a batch is ready: `batch_size` records, or some and the batching window (opened with the first of
+    them at `opened`) closed; otherwise how long to wait for more records before looking again. Shared by a shard's
+    reader (ParallelizationFactor 1) and its lanes (above 1)."""
+    if available >= batch_size:
+        return None
+    if not available:
+        return 0.5
+    now = CLOCK.time()
+    deadline = (now if opened is None else opened) + window
+    if now >= deadline:
+        return None
+    return min(0.1, deadline - now)
+
+
 class _Lane:
     """One of a shard's ParallelizationFactor batchers: the records whose order key it was dealt, in order, in
     batches of the mapping's size gathered for at most its batching window, resolved one batch at a time."""
@@ -575,17 +584,9 @@ class _Lane:
                 if self.halted():
                     return []
                 batch_size = int(mapping.batch_size or 100)
-                available = len(self.records)
-                if available >= batch_size:
+                timeout = _batch_wait(len(self.records), batch_size, self.opened, float(mapping.max_batch_window or 0))
+                if timeout is None:
                     break
-                if available:
-                    deadline = (self.opened or 0.0) + float(mapping.max_batch_window or 0)
-                    now = CLOCK.time()
-                    if now >= deadline:
-                        break
-                    timeout = min(0.1, deadline - now)
-                else:
-                    timeout = 0.5
                 self.cond.wait(timeout)
             batch = self.poller._fit(list(itertools.islice(self.records, batch_size)))
             for _ in batch:
