@@ -205,19 +205,29 @@ def infer(items: list[Item], models: Any) -> BatchResult:
 
 # --- phase 3: finish --------------------------------------------------------------------------------------------
 
+# A job ends from an open state, or again from a give-up (a message redriven from the DLQ may still succeed).
 _CONDITION = (
     "attribute_exists(job_id) AND (#status IN (:awaiting, :queued) OR (#status = :failed AND error_code = :exhausted))"
 )
+# A give-up ends only an open job: two copies of one message that both exhaust their receives (a duplicate
+# delivery), or a redriven message that fails again, must not announce the same failure twice.
+_OPEN = "attribute_exists(job_id) AND #status IN (:awaiting, :queued)"
 
 
-def _update(ports: Ports, job_id: str, assignments: dict[str, dict[str, Any]], remove: Iterable[str] = ()) -> dict[str, Any] | None:
+def _update(
+    ports: Ports, job_id: str, assignments: dict[str, dict[str, Any]], remove: Iterable[str] = (), condition: str = _CONDITION
+) -> dict[str, Any] | None:
     """Conditionally end the job. Returns None when it ended now, else the stored item (which has ended before)."""
     names = {"#status": "status"}
     values: dict[str, Any] = {
-        ":awaiting": {"S": predictions.AWAITING_UPLOAD},
-        ":queued": {"S": predictions.QUEUED},
-        ":failed": {"S": predictions.FAILED},
-        ":exhausted": {"S": predictions.RETRIES_EXHAUSTED},
+        token: value
+        for token, value in (
+            (":awaiting", {"S": predictions.AWAITING_UPLOAD}),
+            (":queued", {"S": predictions.QUEUED}),
+            (":failed", {"S": predictions.FAILED}),
+            (":exhausted", {"S": predictions.RETRIES_EXHAUSTED}),
+        )
+        if token in condition  # DynamoDB refuses values the expressions do not use
     }
     sets = []
     for name, value in assignments.items():
@@ -233,7 +243,7 @@ def _update(ports: Ports, job_id: str, assignments: dict[str, dict[str, Any]], r
             TableName=ports.jobs_table,
             Key={"job_id": {"S": job_id}},
             UpdateExpression=expression,
-            ConditionExpression=_CONDITION,
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -383,6 +393,7 @@ def give_up(item: Item, ports: Ports) -> None:
                 "attempts": {"N": str(item.receive_count)},
             },
             remove=(PUBLISHED, CLAIMED_UNTIL),
+            condition=_OPEN,
         )
         if stored is None:
             item.outcome = "gave_up"

@@ -178,6 +178,24 @@ def test_no_model_is_transient_until_the_last_receive_which_ends_the_job(env, tm
     assert json.loads(events.entries[-1]["Detail"])["error_code"] == "retries_exhausted"
 
 
+def test_two_copies_of_a_message_that_both_give_up_announce_the_failure_once(env, tmp_path) -> None:
+    """A duplicate delivery is a second SQS message with its own receive count: both copies may exhaust their
+    receives. The job fails once and one event says so; the second give-up changes nothing."""
+    ports, _, events = env
+    empty = model_store.ModelCache(ports.s3, "sluice-test-no-models", "digits", cache_dir=tmp_path / "none")
+    ports.s3.create_bucket(Bucket="sluice-test-no-models")
+    job_id, record = job(ports, digits.render_digit(digits.load_split()[1][0], 32))
+    record["attributes"]["ApproximateReceiveCount"] = "3"
+    copy = {**record, "messageId": str(uuid.uuid4())}
+    logic.process_batch([record], ports, empty)
+    first = stored(ports, job_id)
+    second = logic.process_batch([copy], ports, empty)
+    assert second.items[0].error is not None  # still dead-lettered: the DLQ holds both copies for a redrive
+    assert stored(ports, job_id) == first
+    announced = [json.loads(e["Detail"]) for e in events.entries if json.loads(e["Detail"])["job_id"] == job_id]
+    assert [(d["status"], d["error_code"]) for d in announced] == [("failed", "retries_exhausted")]
+
+
 def test_a_redriven_job_that_gave_up_can_still_succeed(env) -> None:
     ports, models, _ = env
     job_id, record = job(ports, digits.render_digit(digits.load_split()[1][0], 32))
