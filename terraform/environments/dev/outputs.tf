@@ -157,12 +157,12 @@ output "documents_start_dlq_url" {
 }
 
 output "documents_ended_function_name" {
-  description = "The function that records document executions that timed out, were aborted or failed past their Catch path."
+  description = "The function the documents-execution-ended rule invokes: a failure item for a document execution that timed out, was aborted or failed past its Catch path."
   value       = module.stack.documents_ended_function_name
 }
 
 output "documents_ended_dlq_url" {
-  description = "Dead-letter queue of execution-ended events that could not be recorded."
+  description = "Dead-letter queue of execution-ended events that could not be recorded (EventBridge target DLQ and the function's DLQ)."
   value       = module.stack.documents_ended_dlq_url
 }
 
