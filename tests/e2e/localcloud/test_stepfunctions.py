@@ -390,6 +390,9 @@ def test_standard_executions_put_status_change_events_on_the_default_bus(machine
         "status-fail", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}
     )
     waiting = machines.create("status-wait", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}})
+    slow = machines.create(
+        "status-timeout", {"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    )
     express = sfn.create_state_machine(
         name=f"{machines.name}-status-express",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
@@ -405,7 +408,7 @@ def test_standard_executions_put_status_change_events_on_the_default_bus(machine
             {
                 "source": ["aws.states"],
                 "detail-type": ["Step Functions Execution Status Change"],
-                "detail": {"stateMachineArn": [passing, failing, waiting, express]},
+                "detail": {"stateMachineArn": [passing, failing, waiting, slow, express]},
             }
         ),
     )
@@ -415,6 +418,7 @@ def test_standard_executions_put_status_change_events_on_the_default_bus(machine
     machines.finished(quick)
     ok = sfn.start_execution(stateMachineArn=passing, name="ok", input=json.dumps({"document": {"key": "a"}}))["executionArn"]
     bad = sfn.start_execution(stateMachineArn=failing, name="bad", input="{}")["executionArn"]
+    late = sfn.start_execution(stateMachineArn=slow, name="late", input="{}")["executionArn"]
     stopped = sfn.start_execution(stateMachineArn=waiting, name="stopped", input="{}")["executionArn"]
     wait_until(
         lambda: sfn.describe_execution(executionArn=stopped)["status"] == "RUNNING", what="the waiting execution"
@@ -427,12 +431,12 @@ def test_standard_executions_put_status_change_events_on_the_default_bus(machine
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
             received.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return len(received) >= 6
+        return len(received) >= 8
 
-    wait_until(collect, timeout=60, what="six status change events")
+    wait_until(collect, timeout=60, what="eight status change events")
     by = {(e["detail"]["name"], e["detail"]["status"]): e for e in received}
     assert sorted(by) == sorted(
-        [("ok", "RUNNING"), ("ok", "SUCCEEDED"), ("bad", "RUNNING"), ("bad", "FAILED"), ("stopped", "RUNNING"), ("stopped", "ABORTED")]
+        [("ok", "RUNNING"), ("ok", "SUCCEEDED"), ("bad", "RUNNING"), ("bad", "FAILED"), ("stopped", "RUNNING"), ("stopped", "ABORTED"), ("late", "RUNNING"), ("late", "TIMED_OUT")]
     ), "Standard executions only (none for the Express one), each status once"
     done = by[("ok", "SUCCEEDED")]
     assert done["source"] == "aws.states" and done["detail-type"] == "Step Functions Execution Status Change"
@@ -446,3 +450,4 @@ def test_standard_executions_put_status_change_events_on_the_default_bus(machine
     assert (failed["executionArn"], failed["error"], failed["cause"], failed["output"]) == (bad, "Broken", "on purpose", None)
     assert by[("stopped", "ABORTED")]["detail"]["executionArn"] == stopped
     assert sfn.describe_execution(executionArn=stopped)["status"] == "ABORTED"
+    assert by[("late", "TIMED_OUT")]["detail"]["executionArn"] == late and by[("late", "TIMED_OUT")]["detail"]["stopDate"]
