@@ -330,20 +330,23 @@ def documents_usage(
     *,
     transitions: float,
     pdf_share: float,
+    validation_step: bool,
     text_in_s3: bool,
+    text_reads: float = 2,
     result_item_bytes: int = 1 * KB,
     express: Mapping[str, float] | None = None,
 ) -> Usage:
-    """One document through a Standard workflow: the upload PUT, the validate step's HEAD (and a ranged GET of a
-    PDF's first KB), the extract step's GET, the result object PUT and the results-table write, one SNS publish
-    and ``transitions`` state transitions (S3 -> EventBridge on the default bus is free), plus ``express`` (the
-    ``express_usage`` of nested Express workflows, ours: the analysis). With ``text_in_s3`` (ours: states carry
-    at most 256 KB) the extracted text is written once and read by both analysis steps; without it (naive) the
-    text rides in the execution's state."""
-    text = s3_usage(puts=1, gets=2) if text_in_s3 else {}
+    """One document through a Standard workflow: the upload PUT, the extract step's GET, the result object PUT and
+    the results-table write, one SNS publish and ``transitions`` state transitions (S3 -> EventBridge on the default
+    bus is free), plus ``express`` (the ``express_usage`` of nested Express workflows, ours: the analysis). A
+    ``validation_step`` of its own (naive) costs a HEAD and, for a PDF, a ranged GET of its first KB (ours checks
+    what the extract step's conditional GET answers). With ``text_in_s3`` the extracted text is written once and
+    read back ``text_reads`` times per document (ours: by both analysis steps, only for texts too large to ride in
+    the state); without it (naive) the text rides in the execution's state."""
+    text = s3_usage(puts=1, gets=text_reads) if text_in_s3 else {}
     return add(
         compute,
-        s3_usage(puts=2, gets=2 + pdf_share),
+        s3_usage(puts=2, gets=1 + ((1 + pdf_share) if validation_step else 0)),
         text,
         dynamodb_writes(1, result_item_bytes),
         sns_usage(1),

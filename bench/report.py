@@ -153,7 +153,7 @@ def _pipeline_notes(rows: dict[str, dict[str, Any]]) -> list[str]:
             "",
             "4 · documents: ours is S3 -> EventBridge -> a start function (asynchronous invoke; it names the execution",
             "sha256(key#ETag), so a duplicate event starts nothing new, and failed starts go to a DLQ) -> the Standard",
-            "workflow (validate, extract, analyse, store, SNS notify), whose analyse step runs a nested Express workflow",
+            "workflow (extract, analyse, store, SNS notify), whose analyse step runs a nested Express workflow",
             "(sentiment and summary in a Parallel state) to completion with startExecution.sync:2; the naive one is seed",
             "001's pattern 3: an S3 notification invokes a trigger function per object that starts a Standard workflow",
             "of one function per step in sequence (validate, extract, sentiment, summarize, store, notify), clients and",
@@ -176,8 +176,10 @@ def _pipeline_notes(rows: dict[str, dict[str, Any]]) -> list[str]:
                 f"this pipeline's bill. Ours enters {ours_t:g} states per document against {naive_t:g} for the naive "
                 "sequence: the",
                 "workflow is started by a function (a Lambda request and a few ms at 128 MB) instead of a one-state",
-                "starter machine (a transition per document), and the Parallel state with its two branches (3",
-                f"transitions) is a nested Express workflow, billed per request and duration ({express['billed_seconds_mean']:g} s "
+                "starter machine (a transition per document), the extract step checks the document from its own",
+                "conditional GET (no validation step: a transition, an invocation and two S3 requests less), small texts",
+                "ride in the state (the analysis reads no S3 object for them), and the Parallel state with its two",
+                f"branches (3 transitions) is a nested Express workflow, billed per request and duration ({express['billed_seconds_mean']:g} s "
                 f"at {express.get('memory_mb', 64)} MB:",
                 f"{_usd(express_usd)} per 1M documents). The Standard workflow keeps what needs it: exactly-once named",
                 "executions (the duplicate-event guarantee), Retry/Catch into the failure record, and the history.",

@@ -106,11 +106,6 @@ def start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return outcome
 
 
-@step("validate")
-def validate(event: dict[str, Any]) -> dict[str, Any]:
-    return logic.validate(event, aws.client("s3"), limits())
-
-
 @step("extract")
 def extract(event: dict[str, Any]) -> dict[str, Any]:
     return logic.extract(event, aws.client("s3"), settings().output_bucket, limits())

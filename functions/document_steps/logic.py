@@ -3,8 +3,9 @@
 The state machine (terraform/stack/documents.asl.json.tftpl) calls one Lambda per step; each step receives the
 execution state and returns it with its own part added:
 
-    {"document": {...}}                    validate -> + kind, size, document_id
-    + "text": {bucket, key, chars, pages}  extract  (the text goes to S3: states carry at most 256 KB)
+    {"document": {...}}                    extract: the document checked (type, size, PDF header, unchanged
+    + "text": {bucket, key, chars, pages,            ETag) and read in one GET -> + kind, size, document_id; the
+               body when <= 32 KiB}                  text to S3 (states carry at most 256 KB), small text inline
     "analysis": [sentiment, summary]       the Parallel state's two branches (each returns only its part)
     + "result": {...}                      store    (results table + JSON in the output bucket)
     + "failure": {...}                     record_failure (Catch path: failures table)
@@ -42,6 +43,9 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_PAGES = 50
 KINDS = {".pdf": "pdf", ".txt": "text", ".text": "text", ".md": "text"}
 TEXT_PREFIX = "documents/text/"
+# Text up to this size also travels in the state (Standard and Express states carry up to 256 KiB; the state holds
+# the document, the text, its summary and the result at once), so sentiment and summary read no S3 object.
+INLINE_TEXT_BYTES = 32 * 1024
 RESULT_PREFIX = "documents/results/"
 # VADER's own thresholds for its compound score.
 POSITIVE_THRESHOLD = 0.05
@@ -128,47 +132,50 @@ def _s3_error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-# --- validate --------------------------------------------------------------------------------------------------
-def validate(event: dict[str, Any], s3: Any, limits: Limits) -> dict[str, Any]:
-    doc = _document(event)
-    # S3 event keys are URL-encoded ("a b.pdf" -> "a+b.pdf"); the state carries the real key from here on.
-    event_key, etag = doc["key"], doc["etag"].strip('"')
-    bucket, key = doc["bucket"], unquote_plus(event_key)
+# --- extract: the document checked and read in one GET -----------------------------------------------------------
+def _kind(key: str) -> str:
     suffix = key[key.rfind(".") :].lower() if "." in key.rsplit("/", 1)[-1] else ""
     kind = KINDS.get(suffix)
     if kind is None:
         raise UnsupportedDocument(f"{key}: only {', '.join(sorted(KINDS))} documents are processed")
+    return kind
+
+
+def read_document(event: dict[str, Any], s3: Any, limits: Limits) -> tuple[dict[str, Any], bytes]:
+    """The checked document (real key, kind, size, document_id) and its bytes, from one conditional GET.
+
+    Bad input is a permanent error at stage ``validate``: a type other than PDF or text, a missing object, an
+    object overwritten since the event (the GET is ``IfMatch`` the event's ETag: the newer version has its own
+    event and execution), over ``limits.max_bytes`` (refused from the response's length, the body unread), empty,
+    or a "PDF" without a ``%PDF-`` header in its first 1 KB."""
+    doc = _document(event)
+    # S3 event keys are URL-encoded ("a b.pdf" -> "a+b.pdf"); the state carries the real key from here on.
+    event_key, etag = doc["key"], doc["etag"].strip('"')
+    bucket, key = doc["bucket"], unquote_plus(event_key)
+    kind = _kind(key)
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        got = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)
     except ClientError as exc:
         if _s3_error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             raise ObjectNotFound(f"s3://{bucket}/{key} does not exist", stage="validate") from exc
+        if _s3_error_code(exc) in ("412", "PreconditionFailed"):
+            raise DocumentChanged(f"s3://{bucket}/{key} changed since the event (ETag {etag})") from exc
         raise
-    if head["ETag"].strip('"') != etag:
-        raise DocumentChanged(
-            f"s3://{bucket}/{key} changed since the event (ETag {etag} -> {head['ETag'].strip(chr(34))})"
-        )
-    size = int(head["ContentLength"])
+    size = int(got["ContentLength"])
     if size > limits.max_bytes:
+        got["Body"].close()
         raise ObjectTooLarge(f"{size} bytes, the limit is {limits.max_bytes}", stage="validate")
     if size == 0:
         raise EmptyObject("the document is empty", stage="validate")
-    if kind == "pdf":
-        start = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-1023")["Body"].read()
-        if b"%PDF-" not in start:
-            raise CorruptPdf("not a PDF: no %PDF- header in the first 1 KB", stage="validate")
-    validated = {
-        **doc,
-        "key": key,
-        "etag": etag,
-        "kind": kind,
-        "size": size,
-        "document_id": document_id(event_key, etag),
-    }
-    return {**event, "document": validated}
+    body = got["Body"].read(limits.max_bytes + 1)
+    if len(body) > limits.max_bytes:  # longer than announced
+        raise ObjectTooLarge(f"more than {limits.max_bytes} bytes", stage="validate")
+    if kind == "pdf" and b"%PDF-" not in body[:1024]:
+        raise CorruptPdf("not a PDF: no %PDF- header in the first 1 KB", stage="validate")
+    checked = {**doc, "key": key, "etag": etag, "kind": kind, "size": size, "document_id": document_id(event_key, etag)}
+    return checked, body
 
 
-# --- extract ---------------------------------------------------------------------------------------------------
 def pdf_text(data: bytes, max_pages: int) -> tuple[str, int]:
     """Text of a PDF and its page count. Corrupt, encrypted and oversized PDFs are permanent errors."""
     from pypdf import PdfReader
@@ -217,41 +224,32 @@ def normalise(text: str) -> str:
 
 
 def extract(event: dict[str, Any], s3: Any, output_bucket: str, limits: Limits) -> dict[str, Any]:
-    doc = _document(event)
-    try:
-        body = s3.get_object(Bucket=doc["bucket"], Key=doc["key"], IfMatch=doc["etag"])["Body"].read(
-            limits.max_bytes + 1
-        )
-    except ClientError as exc:
-        if _s3_error_code(exc) in ("404", "NoSuchKey"):
-            raise ObjectNotFound(
-                f"s3://{doc['bucket']}/{doc['key']} does not exist", stage="extract"
-            ) from exc
-        if _s3_error_code(exc) in ("412", "PreconditionFailed"):
-            raise DocumentChanged(
-                f"s3://{doc['bucket']}/{doc['key']} changed since the event", stage="extract"
-            ) from exc
-        raise
-    if len(body) > limits.max_bytes:
-        raise ObjectTooLarge(f"more than {limits.max_bytes} bytes", stage="extract")
+    """The document's text, normalised, written to the output bucket; the state gains the checked ``document``
+    and ``text`` (its location, and the text itself when it is at most ``INLINE_TEXT_BYTES``, so the analysis
+    steps need not read it back)."""
+    doc, body = read_document(event, s3, limits)
     pages: int | None = None
-    if doc.get("kind") == "pdf":
+    if doc["kind"] == "pdf":
         raw, pages = pdf_text(body, limits.max_pages)
     else:
         raw = _decode_text(body)
     text = normalise(raw)
     if not any(ch.isalpha() for ch in text):
         raise NoText("no extractable text" + (" (a scanned or image-only PDF?)" if pages else ""))
-    text_key = f"{TEXT_PREFIX}{doc.get('document_id') or document_id(doc['key'], doc['etag'])}.txt"
+    text_key = f"{TEXT_PREFIX}{doc['document_id']}.txt"
+    encoded = text.encode()
     # Deterministic content for a given document: a retried or repeated step writes the same bytes.
-    s3.put_object(
-        Bucket=output_bucket, Key=text_key, Body=text.encode(), ContentType="text/plain; charset=utf-8"
-    )
-    return {**event, "text": {"bucket": output_bucket, "key": text_key, "chars": len(text), "pages": pages}}
+    s3.put_object(Bucket=output_bucket, Key=text_key, Body=encoded, ContentType="text/plain; charset=utf-8")
+    ref: dict[str, Any] = {"bucket": output_bucket, "key": text_key, "chars": len(text), "pages": pages}
+    if len(encoded) <= INLINE_TEXT_BYTES:
+        ref["body"] = text
+    return {**event, "document": doc, "text": ref}
 
 
 def read_text(event: dict[str, Any], s3: Any) -> str:
     ref = event.get("text") or {}
+    if isinstance(ref.get("body"), str):
+        return ref["body"]
     if not ref.get("bucket") or not ref.get("key"):
         raise InvalidEvent(
             "the input needs text.bucket and text.key (the extract step's output)", stage="analyse"
@@ -408,7 +406,10 @@ def store(
         "keywords": [k["keyword"] for k in result["keywords"][:5]],
         "result": f"s3://{output_bucket}/{result_key}",
     }
-    kept = {k: v for k, v in event.items() if k != "analysis"}  # the analysis is in the result object now
+    # The analysis is in the result object now, and the text in its own: the execution's output keeps neither.
+    kept = {k: v for k, v in event.items() if k != "analysis"}
+    if isinstance(kept.get("text"), dict):
+        kept["text"] = {k: v for k, v in kept["text"].items() if k != "body"}
     return {**kept, "result": summary}
 
 

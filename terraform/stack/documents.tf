@@ -1,7 +1,7 @@
 # Pipeline 4 (issue 6; seed 004's document pipeline, seed 001 pattern 3, seed 002's orchestration): a PDF or text
 # file under documents/ in the landing bucket -> EventBridge rule -> the starter function (asynchronous invoke,
 # input transformer) -> StartExecution of the document workflow, named sha256(key#ETag) so a duplicate event
-# starts nothing new (ExecutionAlreadyExists is a success) -> validate -> extract (pypdf) -> analyse, a nested
+# starts nothing new (ExecutionAlreadyExists is a success) -> extract (checks and pypdf, one GET) -> analyse, a nested
 # EXPRESS workflow run with startExecution.sync:2: Parallel(sentiment (VADER), summary + keywords (YAKE)) ->
 # store (results table + JSON in the output bucket) -> notify (SNS). Catch -> record the failure (failures table)
 # -> SNS -> Fail. A second, small definition on the same module: the generic ETL (Extract -> Transform -> Load ->
@@ -53,17 +53,8 @@ locals {
 
   # One function per step, all from the document_steps package; each with only what its step touches.
   document_steps = {
-    validate = {
-      description = "Pipeline 4: check a landed document (type, size, PDF header, unchanged ETag)"
-      memory      = 256
-      statements = [
-        { sid = "ReadDocuments", actions = ["s3:GetObject"], resources = ["${module.landing_bucket.arn}/${var.documents_prefix}*"] },
-        # Without ListBucket a missing key answers 403 instead of 404 (a permanent error would look transient).
-        { sid = "DistinguishMissingDocuments", actions = ["s3:ListBucket"], resources = [module.landing_bucket.arn] },
-      ]
-    }
     extract = {
-      description = "Pipeline 4: extract the text of a PDF (pypdf) or text document into the output bucket"
+      description = "Pipeline 4: check a landed document (type, size, PDF header, unchanged ETag) and extract its text (pypdf) into the output bucket"
       memory      = var.documents_extract_memory
       statements = [
         { sid = "ReadDocuments", actions = ["s3:GetObject"], resources = ["${module.landing_bucket.arn}/${var.documents_prefix}*"] },

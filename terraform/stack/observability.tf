@@ -97,7 +97,7 @@ locals {
     # Metrics counted with a per-value dimension (code, sentiment, reason, status) are summed over their values
     # (`dimensions`: a SEARCH expression in the dashboard module).
     "5_documents" = {
-      title          = "Documents: S3 → EventBridge → start → Step Functions (validate, extract, Express: sentiment ∥ summary, store) + ETL"
+      title          = "Documents: S3 → EventBridge → start → Step Functions (extract, Express: sentiment ∥ summary, store) + ETL"
       functions      = concat([module.documents_start.function_name], [for f in values(module.document_steps) : f.function_name], [module.documents_ended.function_name, module.etl_step.function_name])
       state_machines = [module.documents_workflow.arn, module.documents_analysis.arn, module.etl_workflow.arn]
       metrics = concat(

@@ -1,5 +1,5 @@
 """Pipeline 4 end to end on the local cloud, with the real Terraform applied: landing bucket -> EventBridge ->
-start function -> document workflow (validate, extract, analyse = a nested EXPRESS workflow running sentiment and
+start function -> document workflow (extract: checked and read in one GET, analyse = a nested EXPRESS workflow running sentiment and
 summary in parallel, store, notify; failures recorded and notified). Every document uploaded is counted where it
 ended."""
 
@@ -126,8 +126,8 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
         assert events[-1]["type"] == "ExecutionFailed"
 
     # The injected fault was retried and is visible in exactly one execution's history, which then succeeded.
-    # (The first extract invocation may be a bad document's that passed validate: it then fails with its own cause,
-    # asserted above, after the retry.)
+    # (The first extract invocation may be a bad document's: it then fails with its own cause, asserted above, after
+    # the retry.)
     faulted = []
     for doc in docs:
         events = history(deployed, documents.execution_arn(machine, tracked[doc.key].name))
@@ -139,7 +139,7 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
         if failed:
             faulted.append(doc.key)
             entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
-            assert entered[:2] == ["Validate", "Extract"], entered
+            assert entered[:1] == ["Extract"], entered
             retried = [
                 e for e in events if e["id"] > failed[0]["id"] and e["type"] in ("TaskSucceeded", "TaskFailed")
             ]
@@ -147,13 +147,13 @@ def test_20_documents_results_sentiment_failures_and_a_retried_fault(deployed, n
             if doc.is_valid:
                 assert rows[doc.key].status == "SUCCEEDED"
                 assert retried[0]["type"] == "TaskSucceeded"
-                assert entered == ["Validate", "Extract", "Analyse", "Store", "Notify"], entered
+                assert entered == ["Extract", "Analyse", "Store", "Notify"], entered
     assert len(faulted) == 1, faulted
 
-    # A document that succeeded entered 5 states of the Standard workflow (what it is billed for); the analysis
+    # A document that succeeded entered 4 states of the Standard workflow (what it is billed for); the analysis
     # ran as one nested Express execution, started by the Analyse task.
     sample_events = history(deployed, documents.execution_arn(machine, tracked[good[0].key].name))
-    assert sum(e["type"].endswith("StateEntered") for e in sample_events) == 5
+    assert sum(e["type"].endswith("StateEntered") for e in sample_events) == 4
     nested = [
         e
         for e in sample_events
@@ -277,7 +277,7 @@ def test_an_analysis_that_keeps_failing_ends_in_a_failure_record(deployed, notic
     failed = [e for e in events if e["type"] == "TaskFailed"]
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["States.TaskFailed"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
-    assert entered == ["Validate", "Extract", "Analyse", "RecordFailure", "NotifyFailure"], entered
+    assert entered == ["Extract", "Analyse", "RecordFailure", "NotifyFailure"], entered
     wait_until(
         lambda: notices.for_prefix(run.prefix, "failed"), timeout=60, what="the failure notice of the document"
     )
@@ -291,9 +291,9 @@ def test_an_aborted_execution_ends_in_exactly_one_failure_record(deployed):
     machine, sfn, ddb = outputs["documents_state_machine_arn"], deployed.client("stepfunctions"), deployed.client("dynamodb")
     run = documents.Run.new(outputs["documents_prefix"])
     doc = documents.generate(1, run.prefix, bad=False)[0]
-    # The first validate fails: the execution waits for its Retry (1 s), so it is surely running when stopped.
-    validate = outputs["documents_function_names"]["validate"]
-    cloud.set_fault(validate, error_rate=1.0, remaining=1)
+    # The first extract fails: the execution waits for its Retry (1 s), so it is surely running when stopped.
+    extract = outputs["documents_function_names"]["extract"]
+    cloud.set_fault(extract, error_rate=1.0, remaining=1)
     try:
         documents.upload(deployed.client, outputs["landing_bucket_name"], run, [doc])
         tracked = run.tracked[0]
@@ -309,7 +309,7 @@ def test_an_aborted_execution_ends_in_exactly_one_failure_record(deployed):
         sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by the e2e test")
         assert documents.wait(deployed.client, machine, run, timeout=120)
     finally:
-        cloud.clear_faults(validate)
+        cloud.clear_faults(extract)
     assert tracked.status == "ABORTED"
 
     item_id = f"{run.bucket}/{doc.key}#{tracked.etag}"

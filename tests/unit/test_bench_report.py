@@ -50,7 +50,9 @@ def _documents() -> dict:
 
     def usage(figures: dict, events: int, transitions: float, text_in_s3: bool) -> dict:
         compute = cost.add(*(cost.measured_lambda(f, events) for f in figures.values()))
-        return cost.documents_usage(compute, transitions=transitions, pdf_share=0.5, text_in_s3=text_in_s3)
+        return cost.documents_usage(
+            compute, transitions=transitions, pdf_share=0.5, validation_step=True, text_in_s3=text_in_s3
+        )
 
     return {
         "benchmark": "documents",
@@ -79,7 +81,7 @@ def _documents_nested_express() -> dict:
     def usage(figures: dict, events: int, transitions: float, text_in_s3: bool, express: dict) -> dict:
         compute = cost.add(*(cost.measured_lambda(f, events) for f in figures.values()))
         return cost.documents_usage(
-            compute, transitions=transitions, pdf_share=0.5, text_in_s3=text_in_s3, express=express
+            compute, transitions=transitions, pdf_share=0.5, validation_step=True, text_in_s3=text_in_s3, express=express
         )
 
     data["cost"] = cost.compare(

@@ -191,6 +191,7 @@ def test_documents_ours_vs_naive_hand_checked() -> None:
         {"lambda_requests": 5, "lambda_gb_seconds": 0.2},
         transitions=9,
         pdf_share=0.5,
+        validation_step=True,
         text_in_s3=True,
         result_item_bytes=2 * 1024,
     )
@@ -199,7 +200,7 @@ def test_documents_ours_vs_naive_hand_checked() -> None:
     # Naive: 7 invocations (trigger + 6 steps), 0.3 GB-s, 6 transitions, text in the state: 2 PUT, 2.5 GET.
     # Lambda $1.40 + $5.00001; transitions $150; S3 $10 + $1; DynamoDB $0.625; SNS $0.50. Total $168.52501.
     naive = cost.documents_usage(
-        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, text_in_s3=False
+        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, validation_step=True, text_in_s3=False
     )
     assert usd(naive) == pytest.approx(168.52501, abs=1e-4)
     # The naive workflow costs less here: the ratio says so (below 1), it is not hidden.
@@ -225,15 +226,39 @@ def test_documents_with_a_nested_express_analysis_hand_checked() -> None:
         {"lambda_requests": 6, "lambda_gb_seconds": 0.2},
         transitions=5,
         pdf_share=0.5,
+        validation_step=True,
         text_in_s3=True,
         result_item_bytes=2 * 1024,
         express=cost.express_usage(1, 0.3),
     )
     assert usd(ours) == pytest.approx(149.39584, abs=1e-4)
     naive = cost.documents_usage(
-        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, text_in_s3=False
+        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, validation_step=True, text_in_s3=False
     )
     assert cost.compare(ours, naive, TABLE)["ratio_naive_to_ours"] == pytest.approx(1.128, abs=1e-3)
+
+
+def test_documents_checked_by_the_extract_step_with_small_texts_inline_hand_checked() -> None:
+    # Ours now: a start function + 4 steps = 5 invocations, 0.2 GB-s, 4 Standard transitions, one Express analysis
+    # of 0.3 s billed, no validation step, the text written once and read back for 10 % of documents (2 reads
+    # each). Lambda $1.00 + $3.33334; transitions $100; Express $1.3125; S3 3 PUT ($15) + 1.2 GET ($0.48);
+    # DynamoDB 2 WRU $1.25; SNS $0.50. Total $122.87584: naive ($168.52501) costs x1.372.
+    ours = cost.documents_usage(
+        {"lambda_requests": 5, "lambda_gb_seconds": 0.2},
+        transitions=4,
+        pdf_share=0.5,
+        validation_step=False,
+        text_in_s3=True,
+        text_reads=0.2,
+        result_item_bytes=2 * 1024,
+        express=cost.express_usage(1, 0.3),
+    )
+    assert ours["s3_put"] == 3 and ours["s3_get"] == pytest.approx(1.2)
+    assert usd(ours) == pytest.approx(122.87584, abs=1e-4)
+    naive = cost.documents_usage(
+        {"lambda_requests": 7, "lambda_gb_seconds": 0.3}, transitions=6, pdf_share=0.5, validation_step=True, text_in_s3=False
+    )
+    assert cost.compare(ours, naive, TABLE)["ratio_naive_to_ours"] == pytest.approx(1.372, abs=1e-3)
 
 
 def test_stream_usage_per_record_and_per_batch() -> None:

@@ -68,19 +68,20 @@ def test_document_id_is_the_execution_name_the_starter_computes(logic) -> None:
     assert samples.document_id("documents/a b.pdf", '"abc"') == logic.document_id("documents/a+b.pdf", "abc")
 
 
-def test_validate_accepts_pdf_and_text(logic, stores) -> None:
+def test_extract_checks_pdf_and_text(logic, stores) -> None:
     pdf = put(stores.s3, "documents/a.pdf", samples.pdf_bytes(POSITIVE))
-    out = logic.validate(pdf, stores.s3, logic.Limits())
+    out = logic.extract(pdf, stores.s3, OUTPUT_BUCKET, logic.Limits())
     assert out["document"]["kind"] == "pdf" and out["document"]["document_id"] == logic.document_id(
         "documents/a.pdf", pdf["document"]["etag"]
     )
+    assert out["document"]["size"] == pdf["document"]["size"]
     assert out["execution"] == {"name": "exec-1"}  # the rest of the state is kept
     text = put(stores.s3, "documents/a.TXT", b"hello there")
-    assert logic.validate(text, stores.s3, logic.Limits())["document"]["kind"] == "text"
+    assert logic.extract(text, stores.s3, OUTPUT_BUCKET, logic.Limits())["document"]["kind"] == "text"
     # Event keys are URL-encoded; the state carries the real key, the id hashes the event's.
     spaced = put(stores.s3, "documents/my report.txt", b"hello there")
     spaced["document"]["key"] = "documents/my+report.txt"
-    out = logic.validate(spaced, stores.s3, logic.Limits())["document"]
+    out = logic.extract(spaced, stores.s3, OUTPUT_BUCKET, logic.Limits())["document"]
     assert out["key"] == "documents/my report.txt" and out["document_id"] == logic.document_id(
         "documents/my+report.txt", out["etag"]
     )
@@ -96,35 +97,44 @@ def test_validate_accepts_pdf_and_text(logic, stores) -> None:
         ("documents/fake.pdf", b"just text, not a PDF", {}, "corrupt_pdf"),
     ],
 )
-def test_validate_rejects_bad_documents(logic, stores, key, body, limits, code) -> None:
+def test_extract_rejects_bad_documents_before_reading_them(logic, stores, key, body, limits, code) -> None:
     event = put(stores.s3, key, body)
     with pytest.raises(logic.PermanentError) as raised:
-        logic.validate(event, stores.s3, logic.Limits(**limits))
-    assert raised.value.code == code
+        logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits(**limits))
+    assert raised.value.code == code and raised.value.stage == "validate"
+    assert "Contents" not in stores.s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix="documents/text/")
 
 
-def test_validate_rejects_missing_and_changed_objects(logic, stores) -> None:
+def test_extract_rejects_missing_and_changed_objects(logic, stores) -> None:
     event = put(stores.s3, "documents/a.txt", b"first")
     stores.s3.put_object(Bucket=LANDING_BUCKET, Key="documents/a.txt", Body=b"second")
     with pytest.raises(logic.DocumentChanged):
-        logic.validate(event, stores.s3, logic.Limits())
+        logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits())
     event["document"]["key"] = "documents/gone.txt"
     with pytest.raises(logic.ObjectNotFound):
-        logic.validate(event, stores.s3, logic.Limits())
+        logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits())
     with pytest.raises(logic.InvalidEvent):
-        logic.validate({"document": {"bucket": LANDING_BUCKET}}, stores.s3, logic.Limits())
+        logic.extract({"document": {"bucket": LANDING_BUCKET}}, stores.s3, OUTPUT_BUCKET, logic.Limits())
 
 
 def test_extract_writes_the_text_to_the_output_bucket(logic, stores) -> None:
-    event = logic.validate(
-        put(stores.s3, "documents/a.pdf", samples.pdf_bytes(POSITIVE, pages=2)), stores.s3, logic.Limits()
+    out = logic.extract(
+        put(stores.s3, "documents/a.pdf", samples.pdf_bytes(POSITIVE, pages=2)), stores.s3, OUTPUT_BUCKET, logic.Limits()
     )
-    out = logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits())
     text = stores.s3.get_object(Bucket=OUTPUT_BUCKET, Key=out["text"]["key"])["Body"].read().decode()
-    assert out["text"]["key"] == f"documents/text/{event['document']['document_id']}.txt"
+    assert out["text"]["key"] == f"documents/text/{out['document']['document_id']}.txt"
     assert out["text"]["pages"] == 2 and out["text"]["chars"] == len(text)
     assert "wonderful success" in text and "page 2" in text
+    assert out["text"]["body"] == text  # small: carried in the state as well
     assert logic.read_text(out, stores.s3) == text
+
+
+def test_a_large_text_is_read_back_from_the_output_bucket(logic, stores) -> None:
+    """Over INLINE_TEXT_BYTES the state carries only the text's location (a state holds at most 256 KiB)."""
+    body = (" ".join(POSITIVE) + "\n").encode() * (logic.INLINE_TEXT_BYTES // 40)
+    out = logic.extract(put(stores.s3, "documents/long.txt", body), stores.s3, OUTPUT_BUCKET, logic.Limits())
+    assert "body" not in out["text"] and out["text"]["chars"] > logic.INLINE_TEXT_BYTES
+    assert logic.read_text(out, stores.s3) == logic.normalise(body.decode())
 
 
 @pytest.mark.parametrize(
@@ -139,7 +149,7 @@ def test_extract_writes_the_text_to_the_output_bucket(logic, stores) -> None:
     ],
 )
 def test_extract_rejects_unreadable_documents(logic, stores, key, make, code) -> None:
-    event = logic.validate(put(stores.s3, key, make()), stores.s3, logic.Limits(max_pages=3))
+    event = put(stores.s3, key, make())
     with pytest.raises(logic.PermanentError) as raised:
         logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits(max_pages=3))
     assert raised.value.code == code
@@ -194,9 +204,7 @@ def test_a_text_without_sentence_breaks_gives_a_bounded_analysis(logic) -> None:
 
 
 def _analysed(logic, stores) -> dict[str, Any]:
-    event = logic.validate(
-        put(stores.s3, "documents/a.txt", " ".join(POSITIVE).encode()), stores.s3, logic.Limits()
-    )
+    event = put(stores.s3, "documents/a.txt", " ".join(POSITIVE).encode())
     event = logic.extract(event, stores.s3, OUTPUT_BUCKET, logic.Limits())
     text = logic.read_text(event, stores.s3)
     return {**event, "analysis": [logic.sentiment_of(text), logic.summary_of(text)]}
@@ -214,6 +222,7 @@ def test_store_writes_the_result_object_and_item(logic, stores) -> None:
         clock=lambda: "2026-01-01T00:00:00.000Z",
     )
     doc_id = event["document"]["document_id"]
+    assert "body" in event["text"] and out["text"] == {k: v for k, v in event["text"].items() if k != "body"}
     assert (
         "analysis" not in out
         and out["result"]["document_id"] == doc_id
@@ -289,7 +298,7 @@ def test_describe_error_keeps_step_functions_names_for_other_errors(logic) -> No
 def test_handlers_turn_permanent_errors_into_document_rejected(handler, stores, lambda_context) -> None:
     event = put(stores.s3, "documents/a.docx", b"PK")
     with pytest.raises(handler.DocumentRejected) as raised:
-        handler.validate(event, lambda_context)
+        handler.extract(event, lambda_context)
     assert json.loads(str(raised.value)) == {
         "code": "unsupported_type",
         "reason": raised.value.__cause__.reason,
@@ -304,8 +313,7 @@ def test_handlers_turn_permanent_errors_into_document_rejected(handler, stores, 
 
 
 def test_handlers_run_the_happy_path(handler, stores, lambda_context) -> None:
-    state = handler.validate(put(stores.s3, "documents/a.txt", " ".join(NEGATIVE).encode()), lambda_context)
-    state = handler.extract(state, lambda_context)
+    state = handler.extract(put(stores.s3, "documents/a.txt", " ".join(NEGATIVE).encode()), lambda_context)
     analysis = [handler.sentiment(state, lambda_context), handler.summarize(state, lambda_context)]
     out = handler.store({**state, "analysis": analysis}, lambda_context)
     assert out["result"]["sentiment"] == "negative" and out["execution"] == {"name": "exec-1"}
