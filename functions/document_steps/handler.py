@@ -144,3 +144,21 @@ def record_failure(event: dict[str, Any]) -> dict[str, Any]:
     )
     count("DocumentsFailed", dimensions={"code": recorded["failure"]["error_code"]})
     return recorded
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def execution_ended(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Target of the rule on Step Functions' "Execution Status Change" events of the document workflow (TIMED_OUT,
+    ABORTED, FAILED; invoked asynchronously): a failures-table item for the document, unless its Catch path (or
+    an earlier delivery of the same event) wrote one. Errors are retried by Lambda, then dead-lettered."""
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    logger.append_keys(step="execution_ended", execution=detail.get("name"), status=detail.get("status"))
+    outcome = logic.record_execution_end(event, aws.client("dynamodb"), failures_table=load_settings(BaseSettings).failures_table)
+    if outcome["recorded"]:
+        count("DocumentsFailed", dimensions={"code": outcome["error_code"]})
+        logger.warning("Document execution ended without succeeding", extra=outcome)
+    else:
+        logger.info("Document execution end already recorded", extra=outcome)
+    return outcome

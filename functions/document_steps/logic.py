@@ -468,14 +468,31 @@ def record_failure(
         key = unquote_plus(key)
     detail = describe_error(event.get("error"))
     item_id = f"{bucket}/{key}#{etag}"
+    _put_failure(dynamodb, failures_table, item_id, detail, f"s3://{bucket}/{key}", execution, clock)
+    failure = {"pipeline": PIPELINE, "item_id": item_id, "object_key": key, "execution": execution, **detail}
+    return {**event, "failure": failure}
+
+
+def _put_failure(
+    dynamodb: Any,
+    failures_table: str,
+    item_id: str,
+    detail: dict[str, Any],
+    source: str,
+    execution: str | None,
+    clock: Callable[[], str],
+    **extra: Any,
+) -> bool:
+    """Put the failure item unless one exists for ``item_id``; True when this call wrote it."""
     item = {
         "pipeline": PIPELINE,
         "item_id": item_id,
         **detail,
-        "source": f"s3://{bucket}/{key}",
+        "source": source,
         "message_id": execution or "",
         "first_seen_at": clock(),
         "attempts": 1,
+        **extra,
     }
     try:
         dynamodb.put_item(
@@ -486,5 +503,75 @@ def record_failure(
     except ClientError as exc:
         if _s3_error_code(exc) != "ConditionalCheckFailedException":
             raise
-    failure = {"pipeline": PIPELINE, "item_id": item_id, "object_key": key, "execution": execution, **detail}
-    return {**event, "failure": failure}
+        return False
+    return True
+
+
+# --- executions that ended without succeeding --------------------------------------------------------------------
+# Step Functions' "Execution Status Change" events (EventBridge, default bus) for the statuses the workflow's own
+# Catch -> RecordFailure path cannot see: a TIMED_OUT execution (TimeoutSeconds), an ABORTED one (StopExecution),
+# and a FAILED one whose failure path failed too (RecordFailure's retries used up, States.Runtime, ...).
+ENDED_ERROR_CODES = {
+    "TIMED_OUT": "execution_timed_out",
+    "ABORTED": "execution_aborted",
+    "FAILED": "execution_failed",
+}
+
+
+def record_execution_end(
+    event: dict[str, Any],
+    dynamodb: Any,
+    *,
+    failures_table: str,
+    clock: Callable[[], str] = utc_now_iso,
+) -> dict[str, Any]:
+    """One failures-table item for a document execution that ended TIMED_OUT, ABORTED or FAILED, keyed like
+    ``record_failure`` (``<bucket>/<key>#<etag>``, the document of the execution's input) and written only if
+    no item exists: when the Catch path recorded the failure first (a FAILED execution that went through
+    RecordFailure), or the event is delivered again, the item that is there stays as it is.
+
+    Returns ``{"recorded": bool, "item_id", "status", "error_code"}``; ``recorded`` is False for a status that
+    is not a failure (the rule should not send those) or an item that was already there."""
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    status = str(detail.get("status") or "")
+    execution_arn = str(detail.get("executionArn") or "")
+    name = str(detail.get("name") or execution_arn.rsplit(":", 1)[-1])
+    code = ENDED_ERROR_CODES.get(status)
+    if code is None:
+        return {"recorded": False, "item_id": None, "status": status, "error_code": None}
+    error, cause = detail.get("error"), detail.get("cause")
+    if status == "TIMED_OUT":
+        reason = "the execution timed out (the workflow's TimeoutSeconds)"
+    elif status == "ABORTED":
+        reason = "the execution was stopped (StopExecution)"
+    else:
+        reason = "the execution failed outside its failure path"
+    if error or cause:
+        reason += f": {error or ''}{': ' if error and cause else ''}{cause or ''}"
+    failure = {"error_code": code, "reason": reason[:1000], "stage": "workflow"}
+    try:
+        execution_input = json.loads(detail.get("input") or "null")
+    except (TypeError, ValueError):
+        execution_input = None
+    doc = execution_input.get("document") if isinstance(execution_input, dict) else None
+    if isinstance(doc, dict) and all(isinstance(doc.get(k), str) and doc.get(k) for k in ("bucket", "key", "etag")):
+        bucket, etag = doc["bucket"], doc["etag"].strip('"')
+        # The starter's input carries the event's URL-encoded key; validate's output (document_id set) the real one.
+        key = doc["key"] if "document_id" in doc else unquote_plus(doc["key"])
+        item_id, source = f"{bucket}/{key}#{etag}", f"s3://{bucket}/{key}"
+    else:
+        # An execution started by hand, or an input too large for the event (AWS leaves it out above 256 KB):
+        # the execution is the item.
+        item_id, source = execution_arn or name, execution_arn or name
+    recorded = _put_failure(
+        dynamodb,
+        failures_table,
+        item_id,
+        failure,
+        source,
+        name,
+        clock,
+        execution_arn=execution_arn,
+        execution_status=status,
+    )
+    return {"recorded": recorded, "item_id": item_id, "status": status, "error_code": code}

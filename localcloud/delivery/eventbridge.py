@@ -165,6 +165,23 @@ def transform(target: dict[str, Any], event: dict[str, Any], rule_arn: str = "")
     return render(transformer["InputTemplate"], values)
 
 
+@functools.lru_cache(maxsize=1024)
+def _header_pattern(raw_pattern: str) -> patterns.Pattern | None:
+    """The part of a rule's pattern that an event's `source` and `detail-type` alone decide; None for a pattern
+    that names neither, has a top-level `$or` or cannot be read: it may match anything."""
+    try:
+        pattern = json.loads(raw_pattern)
+    except ValueError:
+        pattern = None
+    if not isinstance(pattern, dict) or patterns.OR in pattern:
+        return None
+    header = {k: pattern[k] for k in ("source", "detail-type") if k in pattern}
+    try:
+        return patterns.compile(json.dumps(header)) if header else None
+    except patterns.PatternError:
+        return None
+
+
 class _Dispatcher(Worker):
     def __init__(self, delivery: EventsDelivery, index: int) -> None:
         super().__init__(f"events-dispatch-{index}")
@@ -233,6 +250,28 @@ class EventsDelivery(Delivery):
             self._queue.put(functools.partial(self._dispatch, account, region, bus_name, envelope_))
             ids.append(envelope_["id"])
         return ids
+
+    def wants(self, account: str, region: str, bus: str, source: str, detail_type: str) -> bool:
+        """Could an event of `source` and `detail_type` match an enabled rule (or archive) of `bus`? For services
+        that emit an event on every operation (Step Functions' status changes), so they build it only then.
+        Looks only at each pattern's top-level `source` and `detail-type`: True errs on the safe side."""
+        from moto.events.models import events_backends
+
+        try:
+            rules = events_backends[account][region].describe_event_bus(bus).rules
+        except Exception:
+            return False
+        probe = {"source": source, "detail-type": detail_type}
+        for rule in list(rules.values()):
+            if rule.state != "ENABLED" or rule.event_pattern is None:
+                continue
+            raw = rule.event_pattern.dump()
+            if not raw:
+                continue
+            header = _header_pattern(raw)
+            if header is None or header.matches(probe):
+                return True
+        return False
 
     # -- delivery ---------------------------------------------------------------------------------------------
     def replay(self, account: str, region: str, bus_name: str, event: dict[str, Any], rule_arns: list[str] | None = None) -> None:

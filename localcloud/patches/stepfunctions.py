@@ -20,6 +20,10 @@ around them where moto falls short.
 - An execution reuses the parsed program of its definition: moto parsed the ASL (ANTLR, ~60 ms for the document
   workflow) at the start of every execution. The parsed components keep no per-execution state (it lives in the
   execution's Environment; Parallel and Map build their workers per evaluation), so one parse per definition.
+- Standard executions put Step Functions' "Execution Status Change" event on the default bus (moto emits none)
+  when they start (RUNNING) and when they end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), shaped like AWS's
+  (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html), through the local cloud's EventBridge
+  delivery; built only when a rule or archive of the bus could match it (`EventsDelivery.wants`).
 - The `states:startExecution` integration works: moto passed the state's parameters (`StateMachineArn`,
   `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
   failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
@@ -57,6 +61,7 @@ def install() -> None:
     _install_sync_wait()
     _install_client_cache()
     _install_program_cache()
+    _install_status_events()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -291,3 +296,93 @@ def _install_program_cache() -> None:
         return program(self._evaluation_details.state_machine_details.definition)
 
     execution_worker.ExecutionWorker._get_evaluation_entrypoint = entrypoint
+
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+def _epoch_ms(value: Any) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+def status_change_event(execution: Any, status: str) -> dict[str, Any]:
+    """The EventBridge event AWS puts on the default bus when a Standard execution's status changes."""
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    from ..clock import iso_now
+
+    ended = status != "RUNNING"
+    output = None
+    if status == "SUCCEEDED":
+        output = to_json_str(execution.output, separators=(",", ":"))
+    state_machine = execution.state_machine
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": STATUS_CHANGE,
+        "source": "aws.states",
+        "account": execution.account_id,
+        "time": iso_now(),
+        "region": execution.region_name,
+        "resources": [execution.exec_arn],
+        "detail": {
+            "executionArn": execution.exec_arn,
+            # A version's or alias' execution names the machine it belongs to, as DescribeExecution does.
+            "stateMachineArn": getattr(state_machine, "source_arn", None) or state_machine.arn,
+            "name": execution.name,
+            "status": status,
+            "startDate": _epoch_ms(execution.start_date),
+            "stopDate": _epoch_ms(execution.stop_date) if ended else None,
+            "input": to_json_str(execution.input_data, separators=(",", ":")),
+            "output": output,
+            "inputDetails": {"included": True},
+            "outputDetails": {"included": True} if output is not None else None,
+            "error": execution.error if ended else None,
+            "cause": execution.cause if ended else None,
+            "redriveCount": 0,
+            "redriveDate": None,
+            "redriveStatus": "NOT_REDRIVABLE",
+            "redriveStatusReason": "Execution is RUNNING and cannot be redriven" if not ended else None,
+        },
+    }
+
+
+def _install_status_events() -> None:
+    import logging
+
+    from moto.stepfunctions.parser.api import StateMachineType
+    from moto.stepfunctions.parser.backend import execution as execution_module
+
+    from . import current
+
+    log = logging.getLogger("localcloud.stepfunctions")
+
+    def emit(execution: Any, status: str) -> None:
+        # AWS emits these for Standard workflows only. (moto's `sm_type` is always STANDARD; `type` is the
+        # machine's.)
+        if (getattr(execution.state_machine, "type", None) or execution.sm_type) != StateMachineType.STANDARD:
+            return
+        try:
+            events = current.events
+            account, region = execution.account_id, execution.region_name
+            if not events.wants(account, region, "default", "aws.states", STATUS_CHANGE):
+                return
+            events.put(account, region, "default", [status_change_event(execution, status)], forwarded=True)
+        except Exception:  # the execution's outcome never depends on its notification
+            log.exception("could not put the status change of %s on the default bus", execution.exec_arn)
+
+    original_start = execution_module.Execution.start
+    original_reflect = execution_module.BaseExecutionWorkerCommunication._reflect_execution_status
+
+    def start(self: Any) -> None:
+        if not self.exec_worker:  # moto refuses a second start: no event for it
+            emit(self, "RUNNING")  # before the worker runs, so a short execution's end is put after it
+        original_start(self)
+
+    def reflect_execution_status(self: Any) -> None:
+        original_reflect(self)
+        status = self.execution.exec_status
+        emit(self.execution, getattr(status, "value", str(status)))
+
+    execution_module.Execution.start = start
+    execution_module.BaseExecutionWorkerCommunication._reflect_execution_status = reflect_execution_status

@@ -24,9 +24,13 @@ locals {
     start         = "${local.prefix}-document-start"
     start_queue   = "${local.prefix}-documents-start"
     rule          = "${local.prefix}-documents-uploaded"
+    ended         = "${local.prefix}-document-execution-ended"
+    ended_queue   = "${local.prefix}-documents-ended"
+    ended_rule    = "${local.prefix}-documents-execution-ended"
     etl           = "${local.prefix}-etl"
   }
-  documents_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.documents_names.rule}"
+  documents_rule_arn       = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.documents_names.rule}"
+  documents_ended_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.documents_names.ended_rule}"
   # Built from the name: the starter function's IAM and settings name the workflow, which does not depend on it.
   documents_workflow_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.documents_names.workflow}"
   # The steps each machine calls: the Standard workflow's and the nested Express analysis' (least privilege).
@@ -279,6 +283,98 @@ module "documents_rules" {
   tags = local.tags
 
   depends_on = [module.documents_workflow, aws_lambda_permission.documents_start]
+}
+
+# --- executions that ended without succeeding ----------------------------------------------------------------------
+# The workflow's Catch -> RecordFailure path records what its states report; an execution that TIMED_OUT
+# (TimeoutSeconds), was ABORTED (StopExecution) or FAILED past that path (RecordFailure's retries used up,
+# States.Runtime) would leave only its execution status. Step Functions puts an "Execution Status Change" event
+# for every Standard execution on the default bus: this rule sends the three end statuses of the document workflow
+# to a function that writes the failure item (conditional put on the same key as RecordFailure, so a failure the
+# Catch path recorded, or a repeated event, writes nothing). Undeliverable events (target DLQ) and invocations
+# that failed after Lambda's asynchronous retries (function DLQ) land in one alarmed DLQ, as for the starter.
+module "documents_ended_queue" {
+  source = "../modules/queue"
+
+  name                            = local.documents_names.ended_queue
+  kms_key_arn                     = module.kms.key_arn
+  dlq_allowed_service_principals  = [{ service = "events.amazonaws.com", source_arns = [local.documents_ended_rule_arn] }]
+  alarm_topic_arn                 = module.alarm_topic.arn
+  dlq_age_alarm_threshold_seconds = var.dlq_age_alarm_threshold_seconds
+  tags                            = local.tags
+}
+
+module "documents_ended" {
+  source = "../modules/lambda_function"
+
+  name          = local.documents_names.ended
+  service_name  = "document-execution-ended"
+  environment   = var.environment
+  description   = "Pipeline 4: record a document whose workflow execution timed out, was aborted or failed past its Catch path"
+  handler       = "document_steps.handler.execution_ended"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  package_path  = "${local.artifacts_dir}/${local.artifacts["functions/document_steps"].path}"
+  package_hash  = local.artifacts["functions/document_steps"].sha256_base64
+  layers        = [module.shared_layer.arn]
+  memory_size   = 128
+  timeout       = 30
+  log_level     = var.log_level
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.kms.key_arn
+
+  environment_variables = {
+    FAILURES_TABLE = module.failures_table.name
+  }
+  policy_statements = [
+    { sid = "RecordFailures", actions = ["dynamodb:PutItem"], resources = [module.failures_table.arn] },
+    local.use_environment_key,
+  ]
+  dead_letter_target_arn = module.documents_ended_queue.dlq_arn
+
+  alarm_topic_arn           = module.alarm_topic.arn
+  errors_alarm_threshold    = var.lambda_errors_alarm_threshold
+  throttles_alarm_threshold = var.lambda_throttles_alarm_threshold
+  alarm_evaluation_periods  = var.alarm_evaluation_periods
+  tags                      = local.tags
+}
+
+resource "aws_lambda_permission" "documents_ended" {
+  statement_id   = "DocumentsExecutionEndedRule"
+  action         = "lambda:InvokeFunction"
+  function_name  = module.documents_ended.function_name
+  principal      = "events.amazonaws.com"
+  source_arn     = local.documents_ended_rule_arn
+  source_account = local.account_id
+}
+
+module "documents_ended_rules" {
+  source = "../modules/event_rules"
+
+  rules = {
+    (local.documents_names.ended_rule) = {
+      description = "Document workflow executions that timed out, were aborted or failed -> failure record"
+      event_pattern = {
+        source        = ["aws.states"]
+        "detail-type" = ["Step Functions Execution Status Change"]
+        detail = {
+          stateMachineArn = [local.documents_workflow_arn]
+          status          = ["TIMED_OUT", "ABORTED", "FAILED"]
+        }
+      }
+      targets = {
+        documents-execution-ended = {
+          arn             = module.documents_ended.function_arn
+          dead_letter_arn = module.documents_ended_queue.dlq_arn
+          retry_policy    = { maximum_event_age_in_seconds = 86400, maximum_retry_attempts = 185 }
+        }
+      }
+    }
+  }
+  tags = local.tags
+
+  depends_on = [aws_lambda_permission.documents_ended]
 }
 
 # --- the generic ETL (seed 001, pattern 3), a second definition on the same module --------------------------------

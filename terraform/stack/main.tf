@@ -57,6 +57,8 @@ locals {
     retraining   = module.retraining_queue
     # pipeline 4's failed starts (documents.tf)
     documents_start = module.documents_start_queue
+    # pipeline 4's failure records of executions that ended without succeeding (documents.tf)
+    documents_ended = module.documents_ended_queue
   }, local.routing_queues, local.stream_queues)
   buckets = merge({
     landing          = module.landing_bucket

@@ -18,6 +18,7 @@ locals {
     flatten([for f in values(module.document_steps) : f.alarm_names]),
     module.etl_step.alarm_names,
     module.documents_start.alarm_names, module.documents_start_queue.alarm_names,
+    module.documents_ended.alarm_names, module.documents_ended_queue.alarm_names,
     [module.documents_workflow.alarm_name, module.documents_analysis.alarm_name, module.etl_workflow.alarm_name],
   )
   alarm_arns = [for name in local.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${name}"]
@@ -97,12 +98,13 @@ locals {
     # (`dimensions`: a SEARCH expression in the dashboard module).
     "5_documents" = {
       title          = "Documents: S3 → EventBridge → start → Step Functions (extract, Express: sentiment ∥ summary, store) + ETL"
-      functions      = concat([module.documents_start.function_name], [for f in values(module.document_steps) : f.function_name], [module.etl_step.function_name])
+      functions      = concat([module.documents_start.function_name], [for f in values(module.document_steps) : f.function_name], [module.documents_ended.function_name, module.etl_step.function_name])
       state_machines = [module.documents_workflow.arn, module.documents_analysis.arn, module.etl_workflow.arn]
       metrics = concat(
         [
           { name = "DocumentsProcessed", service = local.service.document_steps.store, dimensions = ["sentiment"] },
           { name = "DocumentsFailed", service = local.service.document_steps.record_failure, dimensions = ["code"] },
+          { name = "DocumentsFailed", service = module.documents_ended.environment_variables["POWERTOOLS_SERVICE_NAME"], dimensions = ["code"] },
         ],
         [for step, service in local.service.document_steps : { name = "DocumentsRejected", service = service, dimensions = ["code"] } if step != "record_failure"],
       )

@@ -283,6 +283,84 @@ def test_an_analysis_that_keeps_failing_ends_in_a_failure_record(deployed, notic
     )
 
 
+def test_an_aborted_execution_ends_in_exactly_one_failure_record(deployed):
+    """An execution stopped while it runs (ABORTED) never reaches its Catch path: Step Functions' status change
+    event -> the documents-execution-ended rule -> a failure record `execution_aborted` with the execution's ARN;
+    a document that failed through its Catch path keeps the one record RecordFailure wrote."""
+    outputs, cloud = deployed.outputs, deployed.cloud
+    machine, sfn, ddb = outputs["documents_state_machine_arn"], deployed.client("stepfunctions"), deployed.client("dynamodb")
+    run = documents.Run.new(outputs["documents_prefix"])
+    doc = documents.generate(1, run.prefix, bad=False)[0]
+    # The first extract fails: the execution waits for its Retry (1 s), so it is surely running when stopped.
+    extract = outputs["documents_function_names"]["extract"]
+    cloud.set_fault(extract, error_rate=1.0, remaining=1)
+    try:
+        documents.upload(deployed.client, outputs["landing_bucket_name"], run, [doc])
+        tracked = run.tracked[0]
+        arn = documents.execution_arn(machine, tracked.name)
+
+        def running() -> bool:
+            try:
+                return sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+            except sfn.exceptions.ExecutionDoesNotExist:
+                return False
+
+        wait_until(running, timeout=60, what="the document's execution to start")
+        sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by the e2e test")
+        assert documents.wait(deployed.client, machine, run, timeout=120)
+    finally:
+        cloud.clear_faults(extract)
+    assert tracked.status == "ABORTED"
+
+    item_id = f"{run.bucket}/{doc.key}#{tracked.etag}"
+
+    def records() -> list[dict]:
+        return ddb.query(
+            TableName=outputs["failures_table_name"],
+            KeyConditionExpression="pipeline = :p AND begins_with(item_id, :i)",
+            ExpressionAttributeValues={":p": {"S": "documents"}, ":i": {"S": f"{run.bucket}/{run.prefix}"}},
+            ConsistentRead=True,
+        )["Items"]
+
+    (record,) = wait_until(records, timeout=60, what="the failure record of the aborted execution")
+    assert record["item_id"]["S"] == item_id
+    assert record["error_code"]["S"] == "execution_aborted" and record["stage"]["S"] == "workflow"
+    assert record["execution_arn"]["S"] == arn and record["message_id"]["S"] == tracked.name
+    (row,) = documents.outcomes(deployed.client, run, outputs["documents_results_table_name"], outputs["failures_table_name"])
+    assert row.error_code == "execution_aborted" and row.sentiment is None
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history(deployed, arn) if e["type"] == "TaskStateEntered"]
+    assert "RecordFailure" not in entered, entered
+
+    # A document the Catch path recorded (bad input): its FAILED status change writes nothing more.
+    ended = outputs["documents_ended_function_name"]
+    before = cloud.status()["functions"].get(ended, {}).get("invocations", 0)
+    bad_run = documents.Run.new(outputs["documents_prefix"])
+    bad = documents.generate(0, bad_run.prefix)[0]  # bad inputs only: the first is a corrupt PDF
+    documents.upload(deployed.client, outputs["landing_bucket_name"], bad_run, [bad])
+    assert documents.wait(deployed.client, machine, bad_run, timeout=120)
+    assert bad_run.tracked[0].status == "FAILED"
+    wait_until(
+        lambda: cloud.status()["functions"].get(ended, {}).get("invocations", 0) > before,
+        timeout=60,
+        what="the execution-ended function to see the FAILED execution",
+    )
+    (bad_row,) = documents.outcomes(deployed.client, bad_run, outputs["documents_results_table_name"], outputs["failures_table_name"])
+    assert bad_row.error_code == bad.expected
+    items = ddb.query(
+        TableName=outputs["failures_table_name"],
+        KeyConditionExpression="pipeline = :p AND begins_with(item_id, :i)",
+        ExpressionAttributeValues={":p": {"S": "documents"}, ":i": {"S": f"{bad_run.bucket}/{bad_run.prefix}"}},
+        ConsistentRead=True,
+    )["Items"]
+    assert len(items) == 1 and "execution_arn" not in items[0], items
+    stats = cloud.status()["functions"][ended]
+    assert not stats.get("errors"), stats.get("last_error")
+    attributes = deployed.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["documents_ended_dlq_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
 def test_generic_etl_runs_extract_transform_load_notify(deployed):
     outputs, s3, sfn = deployed.outputs, deployed.client("s3"), deployed.client("stepfunctions")
     key = f"etl/{uuid.uuid4().hex[:8]}.json"

@@ -402,3 +402,105 @@ def test_describe_error_unwraps_a_failed_nested_execution(logic) -> None:
     }
     # A States.TaskFailed that is not a nested execution keeps its name.
     assert logic.describe_error({"Error": "States.TaskFailed", "Cause": "boom"})["error_code"] == "States.TaskFailed"
+
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-documents"
+
+
+def status_change(status: str, document: dict | None, name: str = "exec-1", **detail: Any) -> dict[str, Any]:
+    """Step Functions' "Execution Status Change" event (EventBridge) for an execution of the document workflow."""
+    return {
+        "version": "0",
+        "id": "6a1b0c5e-0000-0000-0000-000000000000",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-12-03T00:15:00Z",
+        "region": "us-east-1",
+        "resources": [f"{MACHINE.replace(':stateMachine:', ':execution:')}:{name}"],
+        "detail": {
+            "executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:{name}",
+            "stateMachineArn": MACHINE,
+            "name": name,
+            "status": status,
+            "startDate": 1764720000000,
+            "stopDate": 1764720900000,
+            "input": json.dumps({"document": document}) if document is not None else None,
+            "output": None,
+            "error": None,
+            "cause": None,
+            **detail,
+        },
+    }
+
+
+def failure_item(stores, item_id: str) -> dict[str, Any] | None:
+    return stores.dynamodb.get_item(
+        TableName=FAILURES_TABLE, Key={"pipeline": {"S": "documents"}, "item_id": {"S": item_id}}
+    ).get("Item")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("TIMED_OUT", "execution_timed_out"), ("ABORTED", "execution_aborted"), ("FAILED", "execution_failed")]
+)
+def test_an_execution_that_ended_without_succeeding_is_recorded_once(logic, stores, status, code) -> None:
+    # The starter's input: the event's URL-encoded key; the item is keyed by the real key, as RecordFailure keys it.
+    doc = {"bucket": LANDING_BUCKET, "key": "documents/a+b.pdf", "etag": '"e1"', "size": 3}
+    event = status_change(status, doc, error="States.Runtime" if status == "FAILED" else None)
+    out = logic.record_execution_end(event, stores.dynamodb, failures_table=FAILURES_TABLE, clock=lambda: "first")
+    item_id = f"{LANDING_BUCKET}/documents/a b.pdf#e1"
+    assert out == {"recorded": True, "item_id": item_id, "status": status, "error_code": code}
+    item = failure_item(stores, item_id)
+    assert item["error_code"]["S"] == code and item["stage"]["S"] == "workflow"
+    assert item["execution_arn"]["S"] == event["detail"]["executionArn"] and item["message_id"]["S"] == "exec-1"
+    assert item["execution_status"]["S"] == status and item["source"]["S"] == f"s3://{LANDING_BUCKET}/documents/a b.pdf"
+    if status == "FAILED":
+        assert "States.Runtime" in item["reason"]["S"]
+    # EventBridge and Lambda's asynchronous invocation deliver at least once: the same event again writes nothing.
+    again = logic.record_execution_end(event, stores.dynamodb, failures_table=FAILURES_TABLE, clock=lambda: "second")
+    assert again["recorded"] is False and failure_item(stores, item_id)["first_seen_at"]["S"] == "first"
+
+
+def test_a_failure_the_catch_path_recorded_is_not_recorded_again(logic, stores) -> None:
+    doc = {"bucket": LANDING_BUCKET, "key": "documents/a.pdf", "etag": "e1"}
+    rejected = json.dumps({"code": "corrupt_pdf", "reason": "startxref not found", "stage": "extract"})
+    caught = logic.record_failure(
+        {"document": doc, "error": {"Error": "DocumentRejected", "Cause": rejected}},
+        stores.dynamodb,
+        failures_table=FAILURES_TABLE,
+        execution="exec-1",
+    )
+    ended = logic.record_execution_end(
+        status_change("FAILED", doc, error="corrupt_pdf", cause="startxref not found"),
+        stores.dynamodb,
+        failures_table=FAILURES_TABLE,
+    )
+    assert ended["recorded"] is False and ended["item_id"] == caught["failure"]["item_id"]
+    item = failure_item(stores, ended["item_id"])
+    assert item["error_code"]["S"] == "corrupt_pdf" and "execution_arn" not in item
+    rows = stores.dynamodb.query(
+        TableName=FAILURES_TABLE,
+        KeyConditionExpression="pipeline = :p",
+        ExpressionAttributeValues={":p": {"S": "documents"}},
+    )["Items"]
+    assert len(rows) == 1
+
+
+def test_other_statuses_and_inputs_without_a_document(logic, stores) -> None:
+    doc = {"bucket": LANDING_BUCKET, "key": "documents/a.pdf", "etag": "e1"}
+    for status in ("RUNNING", "SUCCEEDED"):
+        out = logic.record_execution_end(status_change(status, doc), stores.dynamodb, failures_table=FAILURES_TABLE)
+        assert out["recorded"] is False and out["item_id"] is None
+    assert failure_item(stores, f"{LANDING_BUCKET}/documents/a.pdf#e1") is None
+    # An execution started by hand with another input (or an input left out of the event): keyed by the execution.
+    event = status_change("ABORTED", None, name="by-hand")
+    out = logic.record_execution_end(event, stores.dynamodb, failures_table=FAILURES_TABLE)
+    assert out["recorded"] is True and out["item_id"] == event["detail"]["executionArn"]
+    assert failure_item(stores, out["item_id"])["error_code"]["S"] == "execution_aborted"
+
+
+def test_execution_ended_handler(handler, stores, lambda_context) -> None:
+    doc = {"bucket": LANDING_BUCKET, "key": "documents/a.txt", "etag": "e2"}
+    out = handler.execution_ended(status_change("TIMED_OUT", doc), lambda_context)
+    assert out["recorded"] is True and out["error_code"] == "execution_timed_out"
+    assert handler.execution_ended(status_change("TIMED_OUT", doc), lambda_context)["recorded"] is False

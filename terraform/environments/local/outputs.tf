@@ -156,6 +156,16 @@ output "documents_start_dlq_url" {
   value       = module.stack.documents_start_dlq_url
 }
 
+output "documents_ended_function_name" {
+  description = "The function the documents-execution-ended rule invokes: a failure item for a document execution that timed out, was aborted or failed past its Catch path."
+  value       = module.stack.documents_ended_function_name
+}
+
+output "documents_ended_dlq_url" {
+  description = "Dead-letter queue of execution-ended events that could not be recorded (EventBridge target DLQ and the function's DLQ)."
+  value       = module.stack.documents_ended_dlq_url
+}
+
 output "documents_results_table_name" {
   description = "Document results, hash key document_id."
   value       = module.stack.documents_results_table_name

@@ -378,3 +378,76 @@ def test_start_execution_integration_names_the_child_and_catches_duplicates(mach
         == "StepFunctions.ExecutionAlreadyExistsException"
     )
     assert [e["name"] for e in sfn.list_executions(stateMachineArn=child)["executions"]] == [expected_name]
+
+
+def test_standard_executions_put_status_change_events_on_the_default_bus(machines: Machines) -> None:
+    """AWS's "Step Functions Execution Status Change" events: RUNNING, then the end status, for Standard executions
+    only, to a rule's target (here a queue) through the EventBridge delivery."""
+    cloud = machines.cloud
+    sfn, events, sqs = machines.sfn, cloud.boto3_client("events"), cloud.boto3_client("sqs")
+    passing = machines.create("status-pass", {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}})
+    failing = machines.create(
+        "status-fail", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}
+    )
+    waiting = machines.create("status-wait", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}})
+    slow = machines.create(
+        "status-timeout", {"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    )
+    express = sfn.create_state_machine(
+        name=f"{machines.name}-status-express",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn=machines.role_arn,
+        type="EXPRESS",
+    )["stateMachineArn"]
+    url = sqs.create_queue(QueueName=f"{machines.name}-status-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"{machines.name}-status"
+    events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {"stateMachineArn": [passing, failing, waiting, slow, express]},
+            }
+        ),
+    )
+    events.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    quick = sfn.start_execution(stateMachineArn=express, input="{}")["executionArn"]
+    machines.finished(quick)
+    ok = sfn.start_execution(stateMachineArn=passing, name="ok", input=json.dumps({"document": {"key": "a"}}))["executionArn"]
+    bad = sfn.start_execution(stateMachineArn=failing, name="bad", input="{}")["executionArn"]
+    late = sfn.start_execution(stateMachineArn=slow, name="late", input="{}")["executionArn"]
+    stopped = sfn.start_execution(stateMachineArn=waiting, name="stopped", input="{}")["executionArn"]
+    wait_until(
+        lambda: sfn.describe_execution(executionArn=stopped)["status"] == "RUNNING", what="the waiting execution"
+    )
+    sfn.stop_execution(executionArn=stopped, error="Stop", cause="stopped by the test")
+
+    received: list[dict] = []
+
+    def collect() -> bool:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(received) >= 8
+
+    wait_until(collect, timeout=60, what="eight status change events")
+    by = {(e["detail"]["name"], e["detail"]["status"]): e for e in received}
+    assert sorted(by) == sorted(
+        [("ok", "RUNNING"), ("ok", "SUCCEEDED"), ("bad", "RUNNING"), ("bad", "FAILED"), ("stopped", "RUNNING"), ("stopped", "ABORTED"), ("late", "RUNNING"), ("late", "TIMED_OUT")]
+    ), "Standard executions only (none for the Express one), each status once"
+    done = by[("ok", "SUCCEEDED")]
+    assert done["source"] == "aws.states" and done["detail-type"] == "Step Functions Execution Status Change"
+    assert done["resources"] == [ok] and done["account"] and done["region"] and done["id"] and done["time"]
+    detail = done["detail"]
+    assert detail["executionArn"] == ok and detail["stateMachineArn"] == passing
+    assert json.loads(detail["input"]) == {"document": {"key": "a"}} and json.loads(detail["output"]) == {"ok": 1}
+    assert isinstance(detail["startDate"], int) and detail["stopDate"] >= detail["startDate"]
+    assert by[("ok", "RUNNING")]["detail"]["stopDate"] is None and by[("ok", "RUNNING")]["detail"]["output"] is None
+    failed = by[("bad", "FAILED")]["detail"]
+    assert (failed["executionArn"], failed["error"], failed["cause"], failed["output"]) == (bad, "Broken", "on purpose", None)
+    assert by[("stopped", "ABORTED")]["detail"]["executionArn"] == stopped
+    assert sfn.describe_execution(executionArn=stopped)["status"] == "ABORTED"
+    assert by[("late", "TIMED_OUT")]["detail"]["executionArn"] == late and by[("late", "TIMED_OUT")]["detail"]["stopDate"]

@@ -207,7 +207,7 @@ run "guarantees" {
 
   assert {
     condition = alltrue(flatten([
-      for fn in concat(values(output.function_names), values(output.documents_function_names), [output.documents_start_function_name, "sluice-${output.environment}-etl-step"]) :
+      for fn in concat(values(output.function_names), values(output.documents_function_names), [output.documents_start_function_name, output.documents_ended_function_name, "sluice-${output.environment}-etl-step"]) :
       [contains(output.alarm_names, "${fn}-errors"), contains(output.alarm_names, "${fn}-throttles")]
     ]))
     error_message = "every function of every pipeline (documents steps, fraud scorer and audit, report, retraining, authorizer too) has its errors and throttles alarms among the stack's alarms"
