@@ -342,7 +342,9 @@ def documents_usage(
     ``validation_step`` of its own (naive) costs a HEAD and, for a PDF, a ranged GET of its first KB (ours checks
     what the extract step's conditional GET answers). With ``text_in_s3`` the extracted text is written once and
     read back ``text_reads`` times per document (ours: by both analysis steps, only for texts too large to ride in
-    the state); without it (naive) the text rides in the execution's state."""
+    the state); without it (naive) the text rides in the execution's state. Ours also has a default-bus rule on
+    the workflow's "Execution Status Change" events: AWS service events on the default bus and their rule matches
+    are free, and its function runs only for executions that end TIMED_OUT/ABORTED/FAILED (none in this model)."""
     text = s3_usage(puts=1, gets=text_reads) if text_in_s3 else {}
     return add(
         compute,

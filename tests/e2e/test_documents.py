@@ -249,6 +249,34 @@ def test_the_same_upload_event_twice_starts_one_execution(deployed):
     assert attributes["ApproximateNumberOfMessages"] == "0"
 
 
+def test_a_300_kb_text_document_succeeds_with_its_text_outside_the_state(deployed):
+    """A state holds at most 256 KiB: a text this large once failed its execution with States.DataLimitExceeded
+    and no failure record. Texts over 32 KiB now stay in the output bucket; the state carries their location."""
+    outputs = deployed.outputs
+    machine = outputs["documents_state_machine_arn"]
+    run = documents.Run.new(outputs["documents_prefix"])
+    paragraph = " ".join(documents.POSITIVE) + "\n"
+    body = paragraph.encode() * (300_000 // len(paragraph) + 1)
+    doc = documents.Document(f"{run.prefix}large-positive.txt", body, "text", "positive")
+    assert 300_000 <= len(body) <= 5 * 1024 * 1024
+    documents.upload(deployed.client, outputs["landing_bucket_name"], run, [doc])
+    assert documents.wait(deployed.client, machine, run, timeout=300)
+    tracked = run.tracked[0]
+    assert (tracked.status, tracked.error) == ("SUCCEEDED", None), tracked.cause
+    [row] = documents.outcomes(
+        deployed.client, run, outputs["documents_results_table_name"], outputs["failures_table_name"]
+    )
+    assert row.as_expected and row.error_code is None, row
+    # No state of the execution carried the text: every input and output in its history is small.
+    sizes = [
+        len(details.get("input") or details.get("output") or "")
+        for e in history(deployed, documents.execution_arn(machine, tracked.name))
+        for key, details in e.items()
+        if key.endswith("EventDetails") and isinstance(details, dict)
+    ]
+    assert sizes and max(sizes) < 32 * 1024, max(sizes)
+
+
 def test_an_analysis_that_keeps_failing_ends_in_a_failure_record(deployed, notices):
     """A transient fault in the nested Express analysis that outlasts its retries: the child fails, the Standard
     workflow's Analyse task fails with States.TaskFailed (not retried again: the child retried), and the document
