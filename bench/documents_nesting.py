@@ -20,6 +20,7 @@ from typing import Any
 from sluicectl import documents
 
 from .common import deployed_cloud
+from .documents import _wait_listed
 
 
 def inline_definition(standard: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def inline_definition(standard: dict[str, Any], analysis: dict[str, Any]) -> dic
 def main(count: int = 60, rounds: int = 2) -> None:
     with deployed_cloud() as deployed:
         client, outputs = deployed.cloud.boto3_client, deployed.outputs
-        sfn, s3 = client("stepfunctions"), client("s3")
+        sfn = client("stepfunctions")
         nested = outputs["documents_state_machine_arn"]
         described = sfn.describe_state_machine(stateMachineArn=nested)
         analysis = sfn.describe_state_machine(stateMachineArn=outputs["documents_analysis_state_machine_arn"])
@@ -50,22 +51,19 @@ def main(count: int = 60, rounds: int = 2) -> None:
 
         def wave(machine: str, seed: int) -> tuple[float, int]:
             # Outside the documents prefix: the upload rule does not start the real workflow for them.
-            docs = documents.generate(count, f"nesting/{uuid.uuid4().hex[:6]}/", seed=seed, bad=False)
-            inputs = []
-            for doc in docs:
-                etag = s3.put_object(Bucket=bucket, Key=doc.key, Body=doc.body)["ETag"].strip('"')
-                inputs.append({"document": {"bucket": bucket, "key": doc.key, "etag": etag, "size": len(doc.body), "event_time": "2026-01-01T00:00:00Z"}})
+            run = documents.Run(uuid.uuid4().hex[:8], f"nesting/{uuid.uuid4().hex[:6]}/")
+            documents.upload(client, bucket, run, documents.generate(count, run.prefix, seed=seed, bad=False))
             started = time.time()
-            arns = [sfn.start_execution(stateMachineArn=machine, input=json.dumps(i))["executionArn"] for i in inputs]
-            delay = 0.2
-            while True:
-                described = [sfn.describe_execution(executionArn=arn) for arn in arns]
-                if all(d["status"] != "RUNNING" for d in described):
-                    break
-                time.sleep(delay)
-                delay = min(delay * 1.5, 1.0)
-            ended = max(d["stopDate"].timestamp() for d in described)
-            return count / (ended - started) * 60, sum(d["status"] == "SUCCEEDED" for d in described)
+            for item in run.tracked:
+                document = {"bucket": bucket, "key": item.document.key, "etag": item.etag, "size": len(item.document.body), "event_time": "2026-01-01T00:00:00Z"}
+                sfn.start_execution(stateMachineArn=machine, name=item.name, input=json.dumps({"document": document}))
+            # Waited for as the documents benchmark waits (one ListExecutions per poll), not with a DescribeExecution
+            # per document per poll, which would take CPU from the executions measured.
+            if not _wait_listed(sfn, machine, {item.name for item in run.tracked}, timeout=900):
+                raise SystemExit(f"{count} executions of {machine} did not end within 900 s")
+            ended = [sfn.describe_execution(executionArn=documents.execution_arn(machine, item.name)) for item in run.tracked]
+            last = max(d["stopDate"].timestamp() for d in ended)
+            return count / (last - started) * 60, sum(d["status"] == "SUCCEEDED" for d in ended)
 
         wave(nested, 3), wave(inline, 3)  # warm-up: an execution environment per concurrent invocation
         for round_ in range(rounds):
