@@ -361,107 +361,96 @@ def _wait_executions(sfn: Any, machine: str, expected: int, what: str, timeout: 
     wait_until(done, timeout=timeout, initial=0.2, maximum=1.0, what=what)
 
 
-def documents(
-    cloud: Any,
-    artifact_zip: Path,
-    memory_mb: dict[str, int],
-    documents_count: int,
-    *,
-    warmup: int,
-    seed: int,
-    sequential: Sequence[Any] = (),
-) -> dict[str, Any]:
+class NaiveDocuments:
     """S3 notification -> a trigger function per object -> StartExecution of a Standard workflow with one
     function per step (seed 001 pattern 3; seed 004's steps), clients and NLP models created in every call, the
-    text carried in the state. The same generated documents as ours (same seed, same sizes), 8 uploaders."""
-    from sluicectl import documents as client
+    text carried in the state. Deployed once; ``burst`` times one wave of documents, so the bench can alternate
+    waves of ours and of this one on the same cloud."""
 
-    suffix = uuid.uuid4().hex[:6]
-    s3, sfn, sns = cloud.boto3_client("s3"), cloud.boto3_client("stepfunctions"), cloud.boto3_client("sns")
-    landing, output, table = f"naive-docs-{suffix}-landing", f"naive-docs-{suffix}-output", f"naive-docs-{suffix}"
-    s3.create_bucket(Bucket=output)
-    _table(cloud, table, "pk")
-    topic = sns.create_topic(Name=f"naive-docs-{suffix}")["TopicArn"]
-    code = _vendored_zip(artifact_zip, "document_handlers", drop="document_steps")
-    env = {"OUTPUT_BUCKET": output, "RESULTS_TABLE": table, "TOPIC_ARN": topic}
-    names = {step: f"naive-doc-{step}-{suffix}" for step in ("trigger", *NAIVE_DOCUMENT_STEPS)}
-    arns = {
-        step: _function(
-            cloud, names[step], "document_handlers", env, memory_mb.get(step, 128), handler=step, code=code
+    def __init__(self, cloud: Any, artifact_zip: Path, memory_mb: dict[str, int]) -> None:
+        self.cloud = cloud
+        suffix = uuid.uuid4().hex[:6]
+        s3, sns = cloud.boto3_client("s3"), cloud.boto3_client("sns")
+        self.sfn = cloud.boto3_client("stepfunctions")
+        self.landing, output = f"naive-docs-{suffix}-landing", f"naive-docs-{suffix}-output"
+        self.table = f"naive-docs-{suffix}"
+        s3.create_bucket(Bucket=output)
+        _table(cloud, self.table, "pk")
+        topic = sns.create_topic(Name=f"naive-docs-{suffix}")["TopicArn"]
+        code = _vendored_zip(artifact_zip, "document_handlers", drop="document_steps")
+        env = {"OUTPUT_BUCKET": output, "RESULTS_TABLE": self.table, "TOPIC_ARN": topic}
+        self.names = {step: f"naive-doc-{step}-{suffix}" for step in ("trigger", *NAIVE_DOCUMENT_STEPS)}
+        arns = {
+            step: _function(
+                cloud, self.names[step], "document_handlers", env, memory_mb.get(step, 128), handler=step, code=code
+            )
+            for step in NAIVE_DOCUMENT_STEPS
+        }
+        self.machine = self.sfn.create_state_machine(
+            name=f"naive-docs-{suffix}",
+            definition=json.dumps(document_definition(arns)),
+            roleArn=_role(cloud),
+            type="STANDARD",
+        )["stateMachineArn"]
+        trigger = _function(
+            cloud,
+            self.names["trigger"],
+            "document_handlers",
+            {"STATE_MACHINE_ARN": self.machine},
+            memory_mb.get("trigger", 128),
+            handler="trigger",
+            code=code,
         )
-        for step in NAIVE_DOCUMENT_STEPS
-    }
-    machine = sfn.create_state_machine(
-        name=f"naive-docs-{suffix}",
-        definition=json.dumps(document_definition(arns)),
-        roleArn=_role(cloud),
-        type="STANDARD",
-    )["stateMachineArn"]
-    trigger = _function(
-        cloud,
-        names["trigger"],
-        "document_handlers",
-        {"STATE_MACHINE_ARN": machine},
-        memory_mb.get("trigger", 128),
-        handler="trigger",
-        code=code,
-    )
-    _bucket_to_lambda(cloud, landing, trigger)
+        _bucket_to_lambda(cloud, self.landing, trigger)
+        self.finished = 0  # executions that have ended so far
 
-    def upload(docs: list[Any]) -> str:
+    @property
+    def functions(self) -> list[str]:
+        return list(self.names.values())
+
+    def _upload(self, docs: list[Any]) -> str:
+        from sluicectl import documents as client
+
         run = client.Run.new("documents/")
         renamed = [client.Document(f"{run.prefix}{d.key}", d.body, d.kind, d.expected) for d in docs]
-        client.upload(cloud.boto3_client, landing, run, renamed)
+        client.upload(self.cloud.boto3_client, self.landing, run, renamed)
         return run.prefix
 
-    warm = client.generate(warmup, "", seed=3, bad=False)
-    upload(warm)
-    _wait_executions(sfn, machine, len(warm), "naive documents warm-up", timeout=300)
-    docs = client.generate(documents_count, "", seed=seed, bad=False)
-    functions = list(names.values())
-    since = snapshot(cloud, functions)
-    started, started_wall = time.perf_counter(), time.time()
-    prefix = upload(docs)
-    _wait_executions(sfn, machine, len(warm) + len(docs), f"{len(docs)} naive document workflows")
-    observed = time.perf_counter() - started
-    # From the first upload to the last execution's end as Step Functions recorded it (stopDate), as for ours:
-    # the waiting loop's polling cadence is not part of the pipeline.
-    stops = [e.get("stopDate") for e in _executions(sfn, machine, "SUCCEEDED")]
-    elapsed = max(s.timestamp() for s in stops) - started_wall if stops and all(stops) else observed
-    figures = {fn: lambda_figures(cloud, fn, since[fn]) for fn in functions}
-    rows = [
-        item
-        for item in cloud.boto3_client("dynamodb").scan(TableName=table)["Items"]
-        if item["pk"]["S"].startswith(prefix)
-    ]
-    right = sum(f"-{item['sentiment']['S']}." in item["pk"]["S"] for item in rows)
-    # One document at a time: the Lambda time per document without the run's own invocations competing for the
-    # two cores (on AWS each invocation has its own CPU share), the figure the cost model uses.
-    since_sequential = snapshot(cloud, functions)
-    finished = len(warm) + len(docs)
-    for doc in sequential:
-        upload([doc])
-        finished += 1
-        _wait_executions(sfn, machine, finished, "a naive document workflow", timeout=300)
-    sequential_figures = {fn: lambda_figures(cloud, fn, since_sequential[fn]) for fn in functions}
-    histories = [
-        sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
-        for e in _executions(sfn, machine, "SUCCEEDED")[:5]
-    ]
-    return {
-        "documents": len(docs),
-        "seconds": round(elapsed, 2),
-        "observed_seconds": round(observed, 2),
-        "documents_per_minute": round(len(docs) / elapsed * 60, 1),
-        "lambda_concurrent": figures,
-        "lambda": sequential_figures if sequential else figures,
-        "sequential_documents": len(sequential),
-        "functions": names,
-        "state_machine": machine,
-        "transitions_per_execution": transitions(histories),
-        "results": len(rows),
-        "sentiment_right": right,
-    }
+    def burst(self, docs: list[Any], what: str = "naive document workflows") -> dict[str, Any]:
+        """Uploads `docs` at once and waits for their executions: seconds from the first upload to the last
+        execution's end as Step Functions recorded it (stopDate; the waiting loop's polling cadence is not part of
+        the pipeline), and the documents' prefix."""
+        started, started_wall = time.perf_counter(), time.time()
+        prefix = self._upload(docs)
+        self.finished += len(docs)
+        _wait_executions(self.sfn, self.machine, self.finished, f"{len(docs)} {what}")
+        observed = time.perf_counter() - started
+        stops = [e.get("stopDate") for e in _executions(self.sfn, self.machine, "SUCCEEDED")]
+        seconds = max(s.timestamp() for s in stops) - started_wall if stops and all(stops) else observed
+        return {"seconds": seconds, "observed_seconds": observed, "prefix": prefix}
+
+    def one_at_a_time(self, docs: Sequence[Any]) -> None:
+        """One document at a time, each waited for: the Lambda time per document without the run's own
+        invocations competing for the two cores (on AWS each invocation has its own CPU share), the figure the
+        cost model uses."""
+        for doc in docs:
+            self.burst([doc], "naive document workflow")
+
+    def results(self, prefix: str) -> tuple[int, int]:
+        """(results, sentiment right) of the documents under `prefix`."""
+        rows = [
+            item
+            for item in self.cloud.boto3_client("dynamodb").scan(TableName=self.table)["Items"]
+            if item["pk"]["S"].startswith(prefix)
+        ]
+        return len(rows), sum(f"-{item['sentiment']['S']}." in item["pk"]["S"] for item in rows)
+
+    def transitions(self) -> float:
+        histories = [
+            self.sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
+            for e in _executions(self.sfn, self.machine, "SUCCEEDED")[:5]
+        ]
+        return transitions(histories)
 
 
 def transitions(histories: Sequence[list[dict[str, Any]]]) -> float:

@@ -275,7 +275,9 @@ def inference_usage(
 ) -> Usage:
     """One image through an HTTP API in front (a POST and one GET of the result, both through the API function,
     the same for both sides), the input PUT, the worker's image GET (and ``model_gets`` model downloads), the
-    result write and read. Ours also writes the job first, queues the S3 event and publishes the completion."""
+    result write and read. Ours also writes the job first, queues the S3 event, publishes the completion and marks
+    the job's event published (`inference_worker.logic.mark_published`: a write per image, so that a redelivery
+    does not publish it again)."""
     parts = [
         api,
         worker,
@@ -285,7 +287,7 @@ def inference_usage(
         dynamodb_reads(1, 1 * KB),
     ]
     if queue_batch is not None:
-        parts += [dynamodb_writes(1), sqs_usage(queue_batch, S3_EVENT_BYTES), eventbridge_usage(1)]
+        parts += [dynamodb_writes(2), sqs_usage(queue_batch, S3_EVENT_BYTES), eventbridge_usage(1)]
     return add(*parts)
 
 

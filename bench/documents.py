@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import json
+import statistics
 import sys
 import time
 from typing import Any
@@ -22,6 +23,8 @@ DOCUMENTS = 60
 # As many warm-up documents as measured ones, on both sides: the measured run finds an execution environment per
 # concurrent invocation already started, so it measures the pipelines, not a storm of cold starts on 2 cores.
 WARMUP = DOCUMENTS
+# Waves of DOCUMENTS a side, alternated (ours, naive, ours, ...); each side's figure is its median wave.
+WAVES = 3
 SEQUENTIAL = 6  # documents sent one at a time (each waited for) to measure Lambda time per document, both sides
 
 
@@ -116,10 +119,47 @@ def in_process(clients: Any, outputs: dict[str, Any], docs: list[documents.Docum
     return time.perf_counter() - started
 
 
+def _our_wave(clients: Any, outputs: dict[str, Any], docs_seed: int) -> dict[str, Any]:
+    """One wave of ours: DOCUMENTS uploaded at once, waited for; seconds from the first upload to the last
+    execution's end as Step Functions recorded it (stopDate), the same rule as the naive side."""
+    machine, sfn = outputs["documents_state_machine_arn"], clients("stepfunctions")
+    run_ = documents.Run.new(outputs["documents_prefix"])
+    docs = documents.generate(DOCUMENTS, run_.prefix, seed=docs_seed, bad=False)
+    started, started_wall = time.perf_counter(), time.time()
+    documents.upload(clients, outputs["landing_bucket_name"], run_, docs)
+    # Waited for as the naive side waits for its executions (one ListExecutions per poll, 0.2 s growing to 1 s),
+    # not with a DescribeExecution per document per poll, which would take CPU from the pipeline.
+    finished = _wait_listed(sfn, machine, {t.name for t in run_.tracked}, timeout=900)
+    observed = time.perf_counter() - started
+    documents.poll(clients, machine, run_)  # statuses, outputs, errors
+    stops = {
+        t.name: sfn.describe_execution(executionArn=documents.execution_arn(machine, t.name)).get("stopDate")
+        for t in run_.tracked
+    }
+    ended = all(stops.values()) and bool(stops)
+    latency = (
+        [stops[t.name].timestamp() - (started_wall + t.uploaded_at - started) for t in run_.tracked]
+        if ended
+        else [t.finished_at - t.uploaded_at for t in run_.tracked if t.finished_at is not None]
+    )
+    return {
+        "run": run_,
+        "docs": docs,
+        "finished": finished,
+        "seconds": max(v.timestamp() for v in stops.values()) - started_wall if ended else observed,
+        "observed_seconds": observed,
+        "latency": latency,
+    }
+
+
 def run() -> dict:
     with deployed_cloud() as deployed:
         clients, outputs = deployed.cloud.boto3_client, deployed.outputs
         machine = outputs["documents_state_machine_arn"]
+        step_functions = dict(outputs["documents_function_names"])
+        # Every function a document runs: the steps and the start function the rule invokes.
+        functions = [*step_functions.values(), outputs["documents_start_function_name"]]
+        naive_side = _naive(deployed, step_functions)
         # Warm-up: the first execution of each step function starts its execution environment.
         warm = documents.Run.new(outputs["documents_prefix"])
         documents.upload(
@@ -129,38 +169,38 @@ def run() -> dict:
             documents.generate(WARMUP, warm.prefix, seed=3, bad=False),
         )
         documents.wait(clients, machine, warm, timeout=300)
+        naive_side.burst(documents.generate(WARMUP, "", seed=3, bad=False), "naive documents (warm-up)")
 
-        run_ = documents.Run.new(outputs["documents_prefix"])
-        docs = documents.generate(DOCUMENTS, run_.prefix, seed=11, bad=False)
-        step_functions = dict(outputs["documents_function_names"])
-        # Every function a document runs: the steps and the start function the rule invokes.
-        functions = [*step_functions.values(), outputs["documents_start_function_name"]]
+        # Waves of the same documents alternate between the two sides, and each side's figure is its median wave:
+        # one wave ends in seconds, where a scheduler hiccup on 2 cores moved a single wave's figure by a quarter.
         since = baselines.snapshot(deployed.cloud, functions)
-        sfn = clients("stepfunctions")
-        started, started_wall = time.perf_counter(), time.time()
-        documents.upload(clients, outputs["landing_bucket_name"], run_, docs)
-        # Waited for as the naive side waits for its executions (one ListExecutions per poll, 0.2 s growing to
-        # 1 s), not with a DescribeExecution per document per poll, which would take CPU from the pipeline.
-        finished = _wait_listed(sfn, machine, {t.name for t in run_.tracked}, timeout=900)
-        observed = time.perf_counter() - started
-        documents.poll(clients, machine, run_)  # statuses, outputs, errors
-        # From the first upload to the last execution's end as Step Functions recorded it (stopDate), the same
-        # rule as the naive side: the waiting loop's polling cadence is not part of the pipeline.
-        stops = {
-            t.name: sfn.describe_execution(executionArn=documents.execution_arn(machine, t.name)).get("stopDate")
-            for t in run_.tracked
-        }
-        ended = all(stops.values()) and bool(stops)
-        elapsed = max(v.timestamp() for v in stops.values()) - started_wall if ended else observed
+        naive_since = baselines.snapshot(deployed.cloud, naive_side.functions)
+        waves, naive_waves = [], []
+        for wave in range(WAVES):
+            waves.append(_our_wave(clients, outputs, docs_seed=11 + wave))
+            naive_waves.append(naive_side.burst(documents.generate(DOCUMENTS, "", seed=11 + wave, bad=False)))
         figures = {fn: baselines.lambda_figures(deployed.cloud, fn, since[fn]) for fn in functions}
-        rows = documents.outcomes(
-            clients, run_, outputs["documents_results_table_name"], outputs["failures_table_name"]
-        )
+        naive_figures = {
+            fn: baselines.lambda_figures(deployed.cloud, fn, naive_since[fn]) for fn in naive_side.functions
+        }
+        finished = all(w["finished"] for w in waves)
+        elapsed = statistics.median(w["seconds"] for w in waves)
+        naive_elapsed = statistics.median(w["seconds"] for w in naive_waves)
+        tracked = [item for w in waves for item in w["run"].tracked]
+        rows = [
+            row
+            for w in waves
+            for row in documents.outcomes(
+                clients, w["run"], outputs["documents_results_table_name"], outputs["failures_table_name"]
+            )
+        ]
         counts = documents.count(rows)
+        naive_counts = [naive_side.results(w["prefix"]) for w in naive_waves]
         per_state: dict[str, list[float]] = collections.defaultdict(list)
         execution_seconds = []
         histories = []
-        for item in run_.tracked:
+        sfn = clients("stepfunctions")
+        for item in tracked:
             arn = documents.execution_arn(machine, item.name)
             history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
             histories.append(history)
@@ -171,11 +211,7 @@ def run() -> dict:
                 for name, seconds in state_durations(child_history).items():
                     per_state[f"analysis.{name}"].append(seconds)
             execution_seconds.append((history[-1]["timestamp"] - history[0]["timestamp"]).total_seconds())
-        latency = (
-            [stops[t.name].timestamp() - (started_wall + t.uploaded_at - started) for t in run_.tracked]
-            if ended
-            else [t.finished_at - t.uploaded_at for t in run_.tracked if t.finished_at is not None]
-        )
+        latency = [seconds for w in waves for seconds in w["latency"]]
         # Lambda time per document, one document at a time (see SEQUENTIAL)
         sequential_run = documents.Run.new(outputs["documents_prefix"])
         sequential = documents.generate(SEQUENTIAL, sequential_run.prefix, seed=13, bad=False)
@@ -185,6 +221,11 @@ def run() -> dict:
             documents.wait(clients, machine, sequential_run, timeout=300)
         sequential_figures = {
             fn: baselines.lambda_figures(deployed.cloud, fn, since_sequential[fn]) for fn in functions
+        }
+        naive_since = baselines.snapshot(deployed.cloud, naive_side.functions)
+        naive_side.one_at_a_time(documents.generate(SEQUENTIAL, "", seed=13, bad=False))
+        naive_sequential = {
+            fn: baselines.lambda_figures(deployed.cloud, fn, naive_since[fn]) for fn in naive_side.functions
         }
         # The nested Express analysis of the same documents: executions and durations (what Express bills).
         express_seconds = [
@@ -196,18 +237,35 @@ def run() -> dict:
                 )["events"]
             )
         ]
-        in_process_seconds = in_process(clients, outputs, docs)
-        naive = _naive(deployed, step_functions, documents.generate(SEQUENTIAL, "", seed=13, bad=False))
+        in_process_seconds = in_process(clients, outputs, waves[0]["docs"])
+        naive = {
+            "documents": DOCUMENTS,
+            "waves": WAVES,
+            "wave_seconds": [round(w["seconds"], 2) for w in naive_waves],
+            "seconds": round(naive_elapsed, 2),
+            "documents_per_minute": round(DOCUMENTS / naive_elapsed * 60, 1),
+            "lambda_concurrent": naive_figures,
+            "lambda": naive_sequential,
+            "sequential_documents": SEQUENTIAL,
+            "functions": naive_side.names,
+            "state_machine": naive_side.machine,
+            "transitions_per_execution": naive_side.transitions(),
+            "results": sum(r for r, _ in naive_counts),
+            "sentiment_right": sum(right for _, right in naive_counts),
+        }
+        docs = [doc for w in waves for doc in w["docs"]]
 
     per_minute = DOCUMENTS / elapsed * 60
     in_process_per_minute = DOCUMENTS / in_process_seconds * 60
     result = {
         "documents": DOCUMENTS,
+        "waves": WAVES,
+        "wave_seconds": [round(w["seconds"], 2) for w in waves],
         "all_finished": finished,
         "counts": counts.__dict__,
         "terraform_apply_seconds": round(deployed.apply_seconds, 1),
         "end_to_end_seconds": round(elapsed, 2),
-        "end_to_end_observed_seconds": round(observed, 2),
+        "end_to_end_observed_seconds": round(statistics.median(w["observed_seconds"] for w in waves), 2),
         "documents_per_minute": round(per_minute, 1),
         "upload_to_finished_seconds": summary(latency),
         "execution_seconds": summary(execution_seconds),
@@ -243,13 +301,14 @@ def run() -> dict:
         ("terraform apply, local env (s)", result["terraform_apply_seconds"], "whole stack"),
         (
             "documents end to end",
-            DOCUMENTS,
-            f"{counts.results} results, {counts.sentiment_right} sentiment right",
+            DOCUMENTS * WAVES,
+            f"{WAVES} waves of {DOCUMENTS}; {counts.results} results, {counts.sentiment_right} sentiment right",
         ),
         (
             "documents/minute (workflow)",
             result["documents_per_minute"],
-            f"{elapsed:.1f} s from first upload to last execution end",
+            f"median wave {elapsed:.1f} s from first upload to last execution end "
+            f"(waves {', '.join(f'{w:.1f}' for w in result['wave_seconds'])})",
         ),
         (
             "documents/minute (in-process)",
@@ -280,7 +339,8 @@ def run() -> dict:
         (
             "naive (seed 001 pattern 3) documents/minute",
             naive["documents_per_minute"],
-            f"{naive['documents']} documents, {naive['sentiment_right']} sentiment right",
+            f"median wave {naive['seconds']:.1f} s (waves {', '.join(f'{w:.1f}' for w in naive['wave_seconds'])}); "
+            f"{naive['results']} results, {naive['sentiment_right']} sentiment right",
         ),
         ("ours / naive documents/minute", result["ratios"]["throughput_ours_to_naive"], "times"),
         (
@@ -314,7 +374,7 @@ def ms_per_event(rows: Any, events: int) -> float:
     return sum((r["mean_billed_ms"] or 0) * r["invocations"] for r in rows) / events
 
 
-def _naive(deployed: Any, step_functions: dict[str, str], sequential: list[Any]) -> dict[str, Any]:
+def _naive(deployed: Any, step_functions: dict[str, str]) -> baselines.NaiveDocuments:
     """The naive pipeline on the same local cloud, each step with our step's memory (trigger and notify: 128 MB,
     the seed's CDK default)."""
     lam = deployed.cloud.boto3_client("lambda")
@@ -323,9 +383,7 @@ def _naive(deployed: Any, step_functions: dict[str, str], sequential: list[Any])
     }
     manifest = json.loads((ROOT / "dist" / "manifest.json").read_text())
     artifact = ROOT / "dist" / manifest["artifacts"]["functions/document_steps"]["path"]
-    return baselines.documents(
-        deployed.cloud, artifact, memory, DOCUMENTS, warmup=WARMUP, seed=11, sequential=sequential
-    )
+    return baselines.NaiveDocuments(deployed.cloud, artifact, memory)
 
 
 def _cost(result: dict[str, Any], docs: list[documents.Document]) -> dict[str, Any]:

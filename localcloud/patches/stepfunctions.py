@@ -12,7 +12,7 @@ around them where moto falls short.
 - ValidateStateMachineDefinition and ListStateMachineVersions, which the Terraform provider calls, answer.
 - `states:startExecution.sync` / `.sync:2` (a nested workflow run to completion, e.g. an EXPRESS one): moto's task
   asked DescribeExecution over HTTP every 0.5 s, so each nested execution added 0.25 s on average after it had
-  ended; the task now watches the child execution in-process (every 20 ms) and asks DescribeExecution once it has
+  ended; the task now waits in-process to be woken by the child's end and asks DescribeExecution once it has
   ended, for the same result (output, or States.TaskFailed with the child's description as the cause).
 - Service integrations reuse their boto3 clients: moto built a new client (endpoint, model, config) for every
   Task state it ran, several per execution, which cost more CPU than many of the calls themselves. boto3 clients
@@ -20,6 +20,7 @@ around them where moto falls short.
 - An execution reuses the parsed program of its definition: moto parsed the ASL (ANTLR, ~60 ms for the document
   workflow) at the start of every execution. The parsed components keep no per-execution state (it lives in the
   execution's Environment; Parallel and Map build their workers per evaluation), so one parse per definition.
+- A JSONPath is parsed once per distinct path, not at every evaluation (see `_install_jsonpath_cache`).
 - Standard executions put Step Functions' "Execution Status Change" event on the default bus (moto emits none)
   when they start (RUNNING) and when they end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), shaped like AWS's
   (https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html), through the local cloud's EventBridge
@@ -42,10 +43,13 @@ from typing import Any
 # ? *, special characters " # % \ ^ | ~ ` $ & , ; : /, or control characters (U+0000-001F, U+007F-009F)".
 _FORBIDDEN_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]")
 _start_lock = threading.Lock()
-# A .sync task waits for its child execution's end on this condition, notified whenever any execution ends (moto
-# has no per-execution completion signal) and whenever a stop is asked for; the timeout is a backstop recheck.
-# Polling every 20 ms instead kept 60 waiting document workflows waking 3,000 times a second on 2 cores.
-_EXECUTION_ENDED = threading.Condition()
+# A .sync task waits for its child execution's end on an event of its own, registered under the child's ARN and
+# set when that execution ends (moto has no completion signal) or when any stop is asked for (rare: the stopped
+# parent's waiter then sees its own execution is over); the timeout is a backstop recheck. Polling every 20 ms
+# kept 60 waiting document workflows waking 3,000 times a second on 2 cores; one condition notified at every
+# execution's end still woke every waiter each time (60 x 120 wake-ups per 60 documents).
+_sync_waiters: dict[str, set[threading.Event]] = {}
+_sync_waiters_lock = threading.Lock()
 SYNC_RECHECK_SECONDS = 0.5
 
 
@@ -64,6 +68,7 @@ def install() -> None:
     _install_sync_wait()
     _install_client_cache()
     _install_program_cache()
+    _install_jsonpath_cache()
     _install_status_events()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
@@ -204,9 +209,21 @@ def _install_sync_wait() -> None:
 
             def resolver() -> Any:
                 execution = find(execution_arn)  # looked up once, then only its status is read
-                with _EXECUTION_ENDED:
-                    while env.is_running() and not ended(execution):
-                        _EXECUTION_ENDED.wait(SYNC_RECHECK_SECONDS)
+                woken = threading.Event()
+                with _sync_waiters_lock:
+                    _sync_waiters.setdefault(execution_arn, set()).add(woken)
+                try:
+                    while True:
+                        woken.clear()  # before the check: an end between the check and the wait leaves it set
+                        if not env.is_running() or ended(execution):
+                            break
+                        woken.wait(SYNC_RECHECK_SECONDS)
+                finally:
+                    with _sync_waiters_lock:
+                        waiters = _sync_waiters.get(execution_arn, set())
+                        waiters.discard(woken)
+                        if not waiters:
+                            _sync_waiters.pop(execution_arn, None)
                 return resolve()
 
             return resolver
@@ -218,21 +235,31 @@ def _install_sync_wait() -> None:
 
     from moto.stepfunctions.parser.backend import execution as execution_module
 
-    def notifying(method: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            # After terminated() the status (and a success's output) is set; after stop() only the stop is asked
-            # for, which ends a stopped parent's wait at once instead of at its next recheck.
-            finally:
-                with _EXECUTION_ENDED:
-                    _EXECUTION_ENDED.notify_all()
+    def wake(arn: str | None) -> None:
+        with _sync_waiters_lock:
+            waiters = [w for a, ws in _sync_waiters.items() if arn is None or a == arn for w in ws]
+        for woken in waiters:
+            woken.set()
 
-        return wrapper
+    original_terminated = execution_module.BaseExecutionWorkerCommunication.terminated
+    original_stop = execution_module.Execution.stop
 
-    comm = execution_module.BaseExecutionWorkerCommunication
-    comm.terminated = notifying(comm.terminated)
-    execution_module.Execution.stop = notifying(execution_module.Execution.stop)
+    def terminated(self: Any) -> None:
+        try:
+            original_terminated(self)  # sets the status (and a success's output)
+        finally:
+            wake(self.execution.exec_arn)
+
+    def stop(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original_stop(self, *args, **kwargs)
+        finally:
+            # Only the stop is asked for here (the status is set later, by terminated()); waking every waiter
+            # ends a stopped parent's wait at once instead of at its next recheck.
+            wake(None)
+
+    execution_module.BaseExecutionWorkerCommunication.terminated = terminated
+    execution_module.Execution.stop = stop
 
 
 def _install_client_cache() -> None:
@@ -277,7 +304,73 @@ def _install_client_cache() -> None:
 
 def _client(region: str, service: str) -> Any:
     """moto's client (same endpoint, credentials, no retries, its timeouts), with a connection pool for the many
-    executions that share it."""
+    executions that share it; Step Functions' own API in-process (`_InProcessStepFunctions`)."""
+    if service == "stepfunctions":
+        return _InProcessStepFunctions(_http_client(region, service))
+    return _http_client(region, service)
+
+
+class _InProcessStepFunctions:
+    """The Step Functions API a workflow calls on itself (`states:startExecution`, `.sync`, `.sync:2`: start the
+    child, then describe it when it has ended), answered by the interpreter's backend in the same process.
+
+    Over HTTP each call cost the local cloud's one Python process both ends (boto3 building and parsing it, the
+    server routing and serialising it): a nested workflow is two such calls per document. The answers are the
+    backend's own (the same `to_describe_output` DescribeExecution serialises, None members dropped as the wire
+    drops them); its errors reach the workflow as the ClientError boto3 would raise. Any other operation (an
+    aws-sdk:sfn task) goes over HTTP as before."""
+
+    def __init__(self, http: Any) -> None:
+        self._http = http
+
+    def __getattr__(self, operation: str) -> Any:
+        return getattr(self._http, operation)
+
+    @staticmethod
+    def _backend(arn: str) -> Any:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        parts = arn.split(":")  # arn:<partition>:states:<region>:<account>:...
+        return stepfunctions_parser_backends[parts[4]][parts[3]]
+
+    def _call(self, operation: str, call: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = call()
+        except Exception as exc:  # moto's errors (JsonRESTError and the parser's ServiceException alike)
+            code = getattr(exc, "error_type", None) or getattr(exc, "code", None)
+            status = getattr(exc, "status_code", None) or getattr(exc, "code", None)
+            raise ClientError(
+                {
+                    "Error": {"Code": code if isinstance(code, str) else type(exc).__name__, "Message": str(exc)},
+                    "ResponseMetadata": {
+                        "HTTPStatusCode": status if isinstance(status, int) else 400,
+                        "RequestId": str(uuid.uuid4()),
+                    },
+                },
+                operation,
+            ) from exc
+        return {key: value for key, value in answer.items() if value is not None}
+
+    # The API's parameter names, as the workflow's tasks pass them (boto3 keyword arguments).
+    def start_execution(
+        self, stateMachineArn: str, name: str | None = None, input: str | None = None, **_: Any
+    ) -> Any:
+        def start() -> dict[str, Any]:
+            execution = self._backend(stateMachineArn).start_execution(stateMachineArn, name, input or "{}")
+            return {"executionArn": execution.exec_arn, "startDate": execution.start_date}
+
+        return self._call("StartExecution", start)
+
+    def describe_execution(self, executionArn: str) -> Any:
+        def describe() -> dict[str, Any]:
+            return dict(self._backend(executionArn).describe_execution(executionArn).to_describe_output())
+
+        return self._call("DescribeExecution", describe)
+
+
+def _http_client(region: str, service: str) -> Any:
     import boto3
     from botocore.config import Config
     from moto.core.models import botocore_stubber
@@ -318,6 +411,20 @@ def _install_program_cache() -> None:
         return program(self._evaluation_details.state_machine_details.definition)
 
     execution_worker.ExecutionWorker._get_evaluation_entrypoint = entrypoint
+
+
+def _install_jsonpath_cache() -> None:
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    # moto parses every JSONPath ("$.document", "$.Payload", ...) each time a state evaluates it, and
+    # jsonpath_ng builds a new PLY parser for each parse (0.3-0.7 ms): 12-16 % of the local cloud's CPU while
+    # document workflows ran. A parsed path is an immutable tree (find and update_or_create change the data,
+    # never the path), so one parse per distinct path is shared by every execution and thread.
+    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+    result_path.parse = functools.lru_cache(maxsize=4096)(result_path.parse)
 
 
 STATUS_CHANGE = "Step Functions Execution Status Change"

@@ -29,3 +29,31 @@ def test_backend_lookups_are_moto_s_and_survive_a_reset(monkeypatch) -> None:
     after = sqs_backends["123456789012"]["us-east-1"]  # the slow path: created and registered again
     assert after is not before and sqs_backends in BackendDict._instances
     assert sqs_backends["123456789012"]["us-east-1"] is after
+
+
+def test_remembered_routes_answer_as_werkzeug_and_forget_when_a_rule_is_added(monkeypatch) -> None:
+    import pytest
+    from werkzeug.exceptions import NotFound
+    from werkzeug.routing import Map, Rule
+    from werkzeug.routing.matcher import StateMachineMatcher
+
+    monkeypatch.setattr(StateMachineMatcher, "match", StateMachineMatcher.match)
+    monkeypatch.setattr(StateMachineMatcher, "add", StateMachineMatcher.add)
+    moto_core._install_route_memory()
+    moto_core._install_route_memory()  # idempotent
+    routes = Map([Rule("/2015-03-31/functions/<name>/invocations", endpoint="invoke", methods=["POST"])])
+    adapter = routes.bind("lambda.us-east-1.amazonaws.com")
+
+    first = adapter.match("/2015-03-31/functions/a/invocations", method="POST")
+    assert first == ("invoke", {"name": "a"})
+    first[1]["name"] = "changed by a caller"  # each caller gets its own values
+    assert adapter.match("/2015-03-31/functions/a/invocations", method="POST") == ("invoke", {"name": "a"})
+    assert adapter.match("/2015-03-31/functions/b/invocations", method="POST") == ("invoke", {"name": "b"})
+    with pytest.raises(NotFound):
+        adapter.match("/2015-03-31/layers/a", method="POST")
+
+    # A rule added later that wins over a remembered match: the memory is dropped, the new rule answers.
+    assert adapter.match("/2015-03-31/functions/latest/invocations", method="POST") == ("invoke", {"name": "latest"})
+    routes.add(Rule("/2015-03-31/functions/latest/invocations", endpoint="latest", methods=["POST"]))
+    adapter = routes.bind("lambda.us-east-1.amazonaws.com")
+    assert adapter.match("/2015-03-31/functions/latest/invocations", method="POST") == ("latest", {})

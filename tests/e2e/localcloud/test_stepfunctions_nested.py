@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from localcloud.testing import wait_until
 from tests.e2e.localcloud.test_stepfunctions import STEP, Machines, task  # noqa: F401 (STEP: the same function)
 
 pytestmark = pytest.mark.xdist_group("localcloud-stepfunctions")
@@ -130,3 +131,31 @@ def test_the_parent_moves_on_as_soon_as_the_child_ends(machines: Machines) -> No
         stopped = machines.sfn.describe_execution(executionArn=child_arn)["stopDate"]
         gaps.append((succeeded["timestamp"] - stopped).total_seconds())
     assert sum(gaps) / len(gaps) < 0.2, gaps
+
+
+def test_stopping_the_parent_ends_its_wait_for_a_running_child(machines: Machines) -> None:
+    """The waiting task is woken by its own child's end or by a stop: a stopped parent does not wait out a child
+    that runs for minutes."""
+    child = express(
+        machines, "child-long", {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    )
+    parent = machines.create("parent-stopped", parent_definition(child))
+    arn = machines.sfn.start_execution(stateMachineArn=parent, name="stopped-1", input="{}")["executionArn"]
+    wait_until(
+        lambda: any(e["type"] == "TaskSubmitted" for e in machines.history(arn)),
+        timeout=30,
+        what="the nested execution started",
+    )
+    machines.sfn.stop_execution(executionArn=arn, error="Stopped", cause="by the test")
+    assert machines.finished(arn, timeout=60)["status"] == "ABORTED"
+
+
+def test_starting_a_missing_machine_fails_the_task_with_the_api_error(machines: Machines) -> None:
+    """The workflow's own Step Functions calls run in-process; their errors still reach it as AWS names them."""
+    missing = machines.function_arn.replace(":lambda:", ":states:").split(":function:")[0] + ":stateMachine:absent"
+    parent = machines.create("parent-missing", parent_definition(missing))
+    run = machines.sfn.start_execution(stateMachineArn=parent, name="missing-1", input="{}")
+    done = machines.finished(run["executionArn"])
+    assert done["status"] == "SUCCEEDED", done  # caught
+    error = json.loads(done["output"])["error"]
+    assert error["Error"] == "StepFunctions.StateMachineDoesNotExistException", error
