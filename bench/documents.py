@@ -179,10 +179,8 @@ def run() -> dict:
         for wave in range(WAVES):
             waves.append(_our_wave(clients, outputs, docs_seed=11 + wave))
             naive_waves.append(naive_side.burst(documents.generate(DOCUMENTS, "", seed=11 + wave, bad=False)))
-        figures = {fn: baselines.lambda_figures(deployed.cloud, fn, since[fn]) for fn in functions}
-        naive_figures = {
-            fn: baselines.lambda_figures(deployed.cloud, fn, naive_since[fn]) for fn in naive_side.functions
-        }
+        figures = baselines.figures_since(deployed.cloud, since)
+        naive_figures = baselines.figures_since(deployed.cloud, naive_since)
         finished = all(w["finished"] for w in waves)
         elapsed = statistics.median(w["seconds"] for w in waves)
         naive_elapsed = statistics.median(w["seconds"] for w in naive_waves)
@@ -219,14 +217,10 @@ def run() -> dict:
         for doc in sequential:
             documents.upload(clients, outputs["landing_bucket_name"], sequential_run, [doc], workers=1)
             documents.wait(clients, machine, sequential_run, timeout=300)
-        sequential_figures = {
-            fn: baselines.lambda_figures(deployed.cloud, fn, since_sequential[fn]) for fn in functions
-        }
+        sequential_figures = baselines.figures_since(deployed.cloud, since_sequential)
         naive_since = baselines.snapshot(deployed.cloud, naive_side.functions)
         naive_side.one_at_a_time(documents.generate(SEQUENTIAL, "", seed=13, bad=False))
-        naive_sequential = {
-            fn: baselines.lambda_figures(deployed.cloud, fn, naive_since[fn]) for fn in naive_side.functions
-        }
+        naive_sequential = baselines.figures_since(deployed.cloud, naive_since)
         # The nested Express analysis of the same documents: executions and durations (what Express bills).
         express_seconds = [
             duration_seconds(sfn, child)

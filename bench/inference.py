@@ -181,7 +181,7 @@ def run() -> dict:
         load_seconds = time.perf_counter() - started
         batches = [r["batch"] for r in _log_records(cloud, worker, "batch done")]
         status = cloud.status()
-        figures = {fn: baselines.lambda_figures(cloud, fn, since[fn]) for fn in (worker, api_function)}
+        figures = baselines.figures_since(cloud, since)
 
         floor_images = images[:FLOOR_IMAGES]
         in_process = floor.measure(

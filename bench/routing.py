@@ -93,7 +93,7 @@ def _phase(deployed: Any, name: str, via: str) -> dict[str, Any]:
     counts = routing.wait_routed(clients, outputs, run, timeout=900)
     elapsed = time.perf_counter() - started
     after = cloud.status()
-    figures = {fn: baselines.lambda_figures(cloud, fn, since[fn]) for fn in functions}
+    figures = baselines.figures_since(cloud, since)
     mean_batch = {
         row["function"]: row.get("mean_batch")
         for row in after["deliveries"]

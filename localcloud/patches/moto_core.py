@@ -58,7 +58,9 @@ def _install_route_memory() -> None:
     original_match, original_add = StateMachineMatcher.match, StateMachineMatcher.add
 
     def match(self: Any, domain: str, path: str, method: str, websocket: bool) -> Any:
-        memory = self.__dict__.setdefault("_localcloud_routes", {})
+        memory = self.__dict__.get("_localcloud_routes")
+        if memory is None:  # not setdefault: that would build a dict at every request
+            memory = self.__dict__.setdefault("_localcloud_routes", {})
         key = (domain, path, method, websocket)
         found = memory.get(key)
         if found is None:
