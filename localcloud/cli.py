@@ -93,7 +93,10 @@ def serve(port: PortOption = None, instance: InstanceOption = None) -> None:
     from .cloud import LocalCloud
 
     logging.basicConfig(level=os.environ.get("LOCALCLOUD_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # werkzeug logs every request; moto's Step Functions interpreter logs every Parallel/Map branch start and end
+    # (a log tail on a failure was nothing else): both only from WARNING.
+    for noisy in ("werkzeug", "moto.stepfunctions.parser"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     config = _config(port, instance)
     cloud = LocalCloud(config).start()
     done = threading.Event()

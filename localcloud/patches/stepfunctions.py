@@ -29,10 +29,15 @@ around them where moto falls short.
   `Name`, `Input`) to boto3 as they are, which wants `stateMachineArn`, `name`, `input`, so every such task
   failed with States.Runtime (KeyError 'StateMachineArn'); its result now has AWS's shape (`ExecutionArn`,
   `StartDate`).
+- A stop is final: moto's interpreter recorded any error a state raised after StopExecution (a Lambda task
+  failing, a `.sync` wait ended by the stop) over the stop, so a stopped execution could end FAILED (and run its
+  failure event) instead of ABORTED; `set_error`/`set_timed_out` now leave a stopped program stopped, as AWS does.
+  StopExecution's `error` and `cause` reach the ExecutionAborted history event (moto dropped them for "").
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import threading
@@ -70,6 +75,7 @@ def install() -> None:
     _install_program_cache()
     _install_jsonpath_cache()
     _install_status_events()
+    _install_final_stop()
 
     original_start = parser_models.StepFunctionsParserBackend.start_execution
 
@@ -130,10 +136,19 @@ def install() -> None:
     responses.StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     responses.StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
 
+    def stop_execution(self: Any) -> Any:
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))  # or the 400
+        if not hasattr(execution, "exec_worker"):  # not the interpreter's execution: moto's own answer
+            return original_stop(self)
+        stopped = datetime.datetime.now(tz=datetime.UTC)
+        execution.stop(stop_date=stopped, error=self._get_param("error") or "", cause=self._get_param("cause") or "")
+        return responses.ActionResult({"stopDate": execution.stop_date or stopped})
+
+    original_stop = responses.StepFunctionResponse.stop_execution
+    responses.StepFunctionResponse.stop_execution = stop_execution
+
 
 def _install_sfn_integration() -> None:
-    import datetime
-
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_sfn as sfn,
     )
@@ -515,3 +530,22 @@ def _install_status_events() -> None:
 
     execution_module.Execution.start = start
     execution_module.BaseExecutionWorkerCommunication._reflect_execution_status = reflect_execution_status
+
+
+def _install_final_stop() -> None:
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    def keeping_a_stop(original: Any) -> Any:
+        def setter(self: Environment, *args: Any, **kwargs: Any) -> None:
+            # The state mutex is re-entrant (moto's setters take it again inside); checking under it makes the
+            # check and the overwrite one step against a concurrent StopExecution.
+            with self._state_mutex:
+                if isinstance(self._program_state, ProgramStopped):
+                    return
+                original(self, *args, **kwargs)
+
+        return setter
+
+    Environment.set_error = keeping_a_stop(Environment.set_error)
+    Environment.set_timed_out = keeping_a_stop(Environment.set_timed_out)

@@ -16,6 +16,8 @@ from tests.e2e.conftest import make_zip
 pytestmark = pytest.mark.xdist_group("localcloud-stepfunctions")
 
 STEP = """
+import time
+
 class PermanentInputError(Exception):
     pass
 
@@ -25,6 +27,9 @@ def handler(event, context):
         return {"value": event["value"] * 2}
     if op == "reject":
         raise PermanentInputError(f"cannot use {event.get('value')!r}")
+    if op == "slow-reject":  # fails only after the test has stopped the execution
+        time.sleep(event["seconds"])
+        raise PermanentInputError("failed after the stop")
     return event
 """
 
@@ -255,6 +260,30 @@ def test_permanent_errors_are_not_retried(machines: Machines) -> None:
     assert (done["status"], done["error"]) == ("FAILED", "PermanentInputError")
     assert "cannot use 'x'" in json.loads(done["cause"])["errorMessage"]
     assert sum(e["type"] == "TaskScheduled" for e in machines.history(started["executionArn"])) == 1
+
+
+def test_a_stopped_execution_stays_aborted_when_its_running_task_fails_afterwards(machines: Machines) -> None:
+    """StopExecution is final: the Lambda task running at the stop fails a moment later; the execution is ABORTED
+    (moto's interpreter recorded the task's error over the stop, so it ended FAILED)."""
+    arn = machines.create("stop-final", {"StartAt": "Slow", "States": {"Slow": task(machines.function_arn, {"op": "slow-reject", "seconds": 2}, End=True)}})
+
+    def errors() -> int:
+        return machines.cloud.status()["functions"].get(machines.function_name, {}).get("errors", 0)
+
+    before = errors()
+    run = machines.sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    wait_until(
+        lambda: any(e["type"] == "TaskStarted" for e in machines.history(run)), what="the slow task to start"
+    )
+    machines.sfn.stop_execution(executionArn=run, error="Operator", cause="stopped by the test")
+    done = machines.finished(run)
+    assert done["status"] == "ABORTED", done
+    # Once the task has failed (2 s after it started), the execution is still ABORTED, its history ends there.
+    wait_until(lambda: errors() > before, what="the task's failure")
+    assert machines.sfn.describe_execution(executionArn=run)["status"] == "ABORTED"
+    ends = [e for e in machines.history(run) if e["type"].startswith("Execution") and e["type"] != "ExecutionStarted"]
+    assert [e["type"] for e in ends] == ["ExecutionAborted"], ends
+    assert ends[0]["executionAbortedEventDetails"] == {"error": "Operator", "cause": "stopped by the test"}
 
 
 def test_names_outputs_and_repeated_executions(machines: Machines) -> None:
