@@ -260,19 +260,35 @@ def routing(cloud: Any, records: int, memory_mb: int) -> dict[str, Any]:
 
 
 def inference(
-    cloud: Any, images: Sequence[bytes], model_onnx: bytes, layers: Sequence[str], memory_mb: int
+    cloud: Any,
+    images: Sequence[bytes],
+    model_onnx: bytes,
+    layers: Sequence[str],
+    memory_mb: int,
+    api_memory_mb: int,
+    *,
+    producers: int = 8,
 ) -> dict[str, Any]:
-    """S3 notification -> one invocation per image that downloads the model and builds its session every call
-    (seed 004, "Async Image Classifier"). Images are uploaded straight to its bucket, 8 producers."""
+    """Seed 004, "Async Image Classifier": an HTTP API whose function saves each posted image to S3 and answers
+    its result by ID (`naive/inference_api_handler.py`), and an S3 notification -> one invocation per image that
+    downloads the model and builds its session every call (`naive/inference_handler.py`).
+
+    Measured as ours is: ``producers`` clients POST the images through the API, then every result is polled
+    through it until it is there (`sluicectl.inference.wait_ended`, the same policy), so both sides' figures
+    include their front door, which the cost model charges both. Then, for reference, the worker alone: the same
+    images uploaded straight to its bucket (``worker_only``)."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from sluicectl import inference as client
 
     suffix = uuid.uuid4().hex[:6]
     s3 = cloud.boto3_client("s3")
-    images_bucket, models, table, name = (
+    images_bucket, models, table, name, api_name = (
         f"naive-images-{suffix}",
         f"naive-models-{suffix}",
         f"naive-predictions-{suffix}",
         f"naive-inference-{suffix}",
+        f"naive-inference-api-{suffix}",
     )
     s3.create_bucket(Bucket=models)
     s3.put_object(Bucket=models, Key="model.onnx", Body=model_onnx)
@@ -280,27 +296,69 @@ def inference(
     env = {"MODEL_BUCKET": models, "MODEL_KEY": "model.onnx", "RESULTS_TABLE": table}
     arn = _function(cloud, name, "inference_handler", env, memory_mb, layers=layers)
     _bucket_to_lambda(cloud, images_bucket, arn)
+    api_arn = _function(
+        cloud, api_name, "inference_api_handler", {"IMAGES_BUCKET": images_bucket, "RESULTS_TABLE": table}, api_memory_mb
+    )
+    url = _http_api(cloud, api_name, api_arn, ["POST /images", "GET /results/{image_id}"])
+
+    def submit(data: bytes) -> str:
+        reply = client.http("POST", f"{url}/images", data, {"Content-Type": "image/png"})
+        if reply.status != 202:
+            raise RuntimeError(f"naive API POST /images: {reply.status} {reply.body}")
+        return f"{url}/results/{reply.body['image_id']}"
+
+    def through_api(batch: Sequence[bytes]) -> None:
+        with ThreadPoolExecutor(producers) as pool:
+            result_urls = list(pool.map(submit, batch))
+        client.wait_ended(result_urls, timeout=300)
 
     def upload(prefix: str, batch: Sequence[bytes]) -> None:
-        with ThreadPoolExecutor(8) as pool:
+        with ThreadPoolExecutor(producers) as pool:
             list(
                 pool.map(
-                    lambda item: s3.put_object(
-                        Bucket=images_bucket, Key=f"{prefix}/{item[0]:05d}", Body=item[1]
-                    ),
+                    lambda item: s3.put_object(Bucket=images_bucket, Key=f"{prefix}/{item[0]:05d}", Body=item[1]),
                     enumerate(batch),
                 )
             )
 
-    upload("warm", images[:4])
-    _wait_items(cloud, table, 4, "naive inference warm-up", timeout=300)
-    measured = _measure(cloud, [name], table, 4 + len(images), lambda: upload("run", images))
+    through_api(images[:4])  # warm-up: both functions
+    since = snapshot(cloud, [name, api_name])
+    started = time.perf_counter()
+    through_api(images)
+    seconds = time.perf_counter() - started
+    measured = {"seconds": round(seconds, 2), "lambda": figures_since(cloud, since)}
+    worker_only = _measure(cloud, [name], table, 4 + 2 * len(images), lambda: upload("direct", images))
     return {
         "images": len(images),
         **measured,
-        "images_per_s": round(len(images) / measured["seconds"], 1),
+        "images_per_s": round(len(images) / seconds, 1),
         "function": name,
+        "api_function": api_name,
+        "worker_only": {
+            **worker_only,
+            "images_per_s": round(len(images) / worker_only["seconds"], 1),
+            "note": "the same images uploaded straight to the worker's bucket (no API, no result polling)",
+        },
     }
+
+
+def _http_api(cloud: Any, name: str, function_arn: str, routes: Sequence[str]) -> str:
+    """An HTTP API whose routes all go to one function (AWS_PROXY, payload 2.0), on its $default stage; its URL."""
+    api = cloud.boto3_client("apigatewayv2")
+    api_id = api.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+    integration = api.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    for route in routes:
+        api.create_route(ApiId=api_id, RouteKey=route, Target=f"integrations/{integration}")
+    api.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    cloud.boto3_client("lambda").add_permission(
+        FunctionName=function_arn,
+        StatementId="apigateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+    )
+    return f"{cloud.api_endpoint()}/{api_id}"
 
 
 def _vendored_zip(artifact_zip: Path, module: str, drop: str) -> bytes:

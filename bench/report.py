@@ -65,7 +65,7 @@ def _row(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
         worker = [v for k, v in data["lambda"].items() if k.endswith("worker")]
         lam = {
             "ours": worker,
-            "naive": list(data["naive"]["lambda"].values()),
+            "naive": [data["naive"]["lambda"][data["naive"]["function"]]],  # the workers, side by side
             "events": data["load"]["images"],
         }
         naive_events = data["naive"]["images"]
@@ -360,7 +360,8 @@ def generate(run_seconds: float | None = None) -> Path:
         "- **naive**: the pipeline written the way the seed articles write it (`bench/naive/`): one invocation per record,",
         "  no batching, AWS clients (and the model) created inside every call, deployed on the same local cloud by the",
         "  benchmark through boto3 (its own buckets, tables, bus, rules and queues; not the production Terraform), fed",
-        "  the same inputs by the same producers;",
+        "  the same inputs by the same producers; where ours has an HTTP API in front (inference), through an API of its",
+        "  own (seed 004's upload and result endpoints), driven and polled as ours is;",
         "- **in-process**: our own handler called in-process on the same queue messages (`bench/floor.py`): no Lambda",
         "  runtime, no poller, no deliveries: the floor the local cloud is measured against.",
         "",

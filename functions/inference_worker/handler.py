@@ -30,6 +30,7 @@ _ML_IMPORTED = time.perf_counter()
 
 import functools  # noqa: E402
 import os  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -44,6 +45,12 @@ from sluice_ml.model_store import ModelCache  # noqa: E402
 from . import logic  # noqa: E402
 
 PIPELINE = "inference"
+# The batch's per-image requests in flight together (logic.process_batch). 10: the event source mapping's batch
+# size, and botocore's connection pool per client (max_pool_connections), so no request waits for a connection.
+# Threads start on the first batch and are reused by every warm invocation; no X-Ray SDK here (see above), so no
+# trace context to carry into them.
+IO_THREADS = 10
+_io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="image-io")
 
 
 def _seconds(raw: str) -> float:
@@ -160,7 +167,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     rt = runtime()
     worker_ports, recorder = ports()
-    result = logic.process_batch(event.get("Records") or [], worker_ports, rt.models)
+    result = logic.process_batch(event.get("Records") or [], worker_ports, rt.models, _io.map)
     items = result.by_message_id()
 
     def outcome(record: Any) -> dict[str, Any]:

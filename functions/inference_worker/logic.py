@@ -14,6 +14,11 @@ instead of once per image:
    or ``failed`` with ``retries_exhausted`` -> anything, for a message redriven from the DLQ), then publish one
    ``PutEvents`` per 10 completions.
 
+The per-image requests of phases 1 and 3 (the S3 GET, the job's update, the published mark) are independent of
+each other: ``process_batch`` runs them through the ``map`` it is given, the builtin one after another (tests)
+or a thread pool's (the handler), so a batch's requests are in flight together and the batch takes about one
+round trip per phase instead of one per image.
+
 Each record ends with an ``Item`` whose ``error`` decides what the SQS batch helper does with it:
 ``None`` (done), a ``PermanentError`` (the message itself is malformed or names no job: failure record + DLQ
 at once), anything else (transient: retried; after ``max_receive_count`` receives SQS dead-letters it, and
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +57,10 @@ PROBABILITY_DIGITS = 4
 CLAIM_SECONDS = 60  # how long a delivery may take to publish the event of the job it ended (> function timeout)
 PUBLISHED = "event_published_at"
 CLAIMED_UNTIL = "event_claimed_until"
+
+
+# builtins.map or an Executor's map: calls fn on every item (in any order, or at once), yields in input order.
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
 
 class PublishInProgress(RuntimeError):
@@ -405,7 +414,7 @@ def give_up(item: Item, ports: Ports) -> None:
         pass
 
 
-def publish(items: list[Item], ports: Ports) -> None:
+def publish(items: list[Item], ports: Ports, map_: Mapper = map) -> None:
     """PutEvents for every finished item, 10 per call; an entry that fails makes its item fail (transiently)."""
     pending = [item for item in items if item.entry is not None and item.error is None]
     for start in range(0, len(pending), MAX_EVENTS_PER_PUT):
@@ -415,40 +424,49 @@ def publish(items: list[Item], ports: Ports) -> None:
         except Exception as exc:
             for item in chunk:
                 item.error = exc
-            _settle_claims(chunk, ports)
+            _settle_claims(chunk, ports, map_)
             continue
         for item, entry in zip(chunk, response.get("Entries", []), strict=False):
             if entry.get("ErrorCode"):
                 item.error = RuntimeError(f"PutEvents: {entry['ErrorCode']}: {entry.get('ErrorMessage')}")
-        _settle_claims(chunk, ports)
+        _settle_claims(chunk, ports, map_)
 
 
-def _settle_claims(items: list[Item], ports: Ports) -> None:
-    """After PutEvents: mark the published events, release the claims of the others. Best effort: a mark that
-    fails leaves the claim to expire (a later redelivery may then publish again); a release that fails only
-    delays the retry's publish until the claim expires."""
-    for item in items:
-        if item.job_id is None:
-            continue
-        try:
-            if item.error is None:
-                mark_published(ports, item.job_id)
-            else:
-                release_claim(ports, item.job_id)
-        except Exception:  # best effort, see above
-            continue
-
-
-def process_batch(records: list[dict[str, Any]], ports: Ports, models: Any) -> BatchResult:
-    items = [prepare(record, ports) for record in records]
-    result = infer(items, models)
-    for item in items:
+def _settle_claim(item: Item, ports: Ports) -> None:
+    """After PutEvents: mark the item's published event, or release the claim of one that was not. Best effort:
+    a mark that fails leaves the claim to expire (a later redelivery may then publish again); a release that fails
+    only delays the retry's publish until the claim expires."""
+    if item.job_id is None:
+        return
+    try:
         if item.error is None:
-            try:
-                finish(item, ports, result.model)
-            except Exception as exc:
-                item.error = exc
-    publish(items, ports)
+            mark_published(ports, item.job_id)
+        else:
+            release_claim(ports, item.job_id)
+    except Exception:  # best effort, see above
+        return
+
+
+def _settle_claims(items: list[Item], ports: Ports, map_: Mapper = map) -> None:
+    for _ in map_(lambda item: _settle_claim(item, ports), items):
+        pass
+
+
+def _finish_or_fail(item: Item, ports: Ports, model: Any | None) -> None:
+    try:
+        finish(item, ports, model)
+    except Exception as exc:  # recorded on the item: the batch helper retries or dead-letters it
+        item.error = exc
+
+
+def process_batch(records: list[dict[str, Any]], ports: Ports, models: Any, map_: Mapper = map) -> BatchResult:
+    """The three phases over a batch; ``map_`` runs the per-image requests (see the module's docstring). Every
+    function it runs catches its own errors into the item, so none escapes the map."""
+    items = list(map_(lambda record: prepare(record, ports), records))
+    result = infer(items, models)
+    for _ in map_(lambda item: _finish_or_fail(item, ports, result.model), [i for i in items if i.error is None]):
+        pass
+    publish(items, ports, map_)
     for item in items:
         transient = item.error is not None and not isinstance(item.error, PermanentError)
         if transient and item.job_id is not None and item.receive_count >= ports.max_receive_count:

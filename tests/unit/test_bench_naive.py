@@ -1,4 +1,4 @@
-"""The naive baselines of pipelines 4 and 5 (bench/naive/) with moto: they must answer the same question as ours
+"""The naive baselines of pipelines 3, 4 and 5 (bench/naive/) with moto: they must answer the same question as ours
 (right sentiment, a summary, the seed's rule), or the benchmark would compare speed of different work."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sluice_ml import fraud  # noqa: E402
 
 from bench import baselines  # noqa: E402
 from bench.naive import document_handlers as docs  # noqa: E402
-from bench.naive import stream_handler  # noqa: E402
+from bench.naive import inference_api_handler, stream_handler  # noqa: E402
 from sluicectl import documents as generator  # noqa: E402
 
 BUCKET, OUTPUT, TABLE = "naive-landing", "naive-output", "naive-results"
@@ -210,3 +210,32 @@ def test_stream_handler_reads_and_writes_the_state_once_per_record(
     alerts = ddb.scan(TableName="alerts")["Items"]
     assert [a["pk"]["S"] for a in alerts] == ["t2"]
     assert json.loads(alerts[0]["alert"]["S"])["reasons"] == ["impossible_travel_high_amount"]
+
+
+def test_inference_api_saves_a_posted_image_and_answers_its_result_once_the_worker_wrote_it(
+    clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 004's two endpoints, as the naive throughput run drives them: POST /images (a binary body arrives
+    base64-encoded) -> S3 uploads/<id> (what the naive worker is notified of); GET /results/{id}: 404 until the
+    worker's row exists (keyed by the object key), then 200 "succeeded" with its label."""
+    monkeypatch.setenv("IMAGES_BUCKET", BUCKET)
+    image = b"\x89PNG\r\n\x1a\n-not-really"
+    posted = inference_api_handler.handler(
+        {"routeKey": "POST /images", "body": base64.b64encode(image).decode(), "isBase64Encoded": True}, None
+    )
+    assert posted["statusCode"] == 202
+    image_id = json.loads(posted["body"])["image_id"]
+    assert clients["s3"].get_object(Bucket=BUCKET, Key=f"uploads/{image_id}")["Body"].read() == image
+
+    def result() -> dict[str, Any]:
+        return inference_api_handler.handler(
+            {"routeKey": "GET /results/{image_id}", "pathParameters": {"image_id": image_id}}, None
+        )
+
+    assert result()["statusCode"] == 404 and json.loads(result()["body"])["status"] == "pending"
+    clients["dynamodb"].put_item(
+        TableName=TABLE, Item={"pk": {"S": f"uploads/{image_id}"}, "label": {"N": "7"}, "probabilities": {"S": "[]"}}
+    )
+    assert result()["statusCode"] == 200
+    assert json.loads(result()["body"]) == {"image_id": image_id, "status": "succeeded", "label": 7}
+    assert inference_api_handler.handler({"routeKey": "GET /other"}, None)["statusCode"] == 404

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -228,3 +230,49 @@ def test_the_model_runs_on_a_float32_batch(env) -> None:
     _, models, _ = env
     labels, probabilities = models.get().predict(np.zeros((4, 64), dtype=np.float32))
     assert labels.shape == (4,) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)
+
+
+class _Meeting:
+    """A client whose ``operation`` waits at a barrier: the calls pass only if enough of them are in flight at once."""
+
+    def __init__(self, client, operation: str, barrier: threading.Barrier) -> None:
+        self._client, self._operation, self._barrier = client, operation, barrier
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._client, name)
+        if name != self._operation:
+            return attr
+
+        def call(**kwargs):
+            self._barrier.wait()
+            return attr(**kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+def test_the_batch_per_image_requests_are_in_flight_together_with_a_pool(env, concurrent: bool) -> None:
+    """With a thread pool's map (the handler's), the batch's image GETs, then its job updates, then its published
+    marks are each in flight together: barriers that need all four at once pass. One after another (the builtin
+    map), the first GET waits alone and the barrier breaks: each image fails transiently, none is lost."""
+    ports, models, events = env
+    _, X_test, _, _ = digits.load_split()
+    jobs = [job(ports, digits.render_digit(X_test[i], 32)) for i in range(4)]
+    timeout = 5.0 if concurrent else 0.2
+    meeting = logic.Ports(
+        **{
+            **ports.__dict__,
+            "s3": _Meeting(ports.s3, "get_object", threading.Barrier(4, timeout=timeout)),
+            "dynamodb": _Meeting(ports.dynamodb, "update_item", threading.Barrier(4, timeout=timeout)),
+        }
+    )
+    with ThreadPoolExecutor(4) as pool:
+        result = logic.process_batch([record for _, record in jobs], meeting, models, pool.map if concurrent else map)
+    if concurrent:
+        assert [item.error for item in result.items] == [None] * 4 and result.inferred == 4
+        assert {stored(ports, job_id)["status"]["S"] for job_id, _ in jobs} == {"succeeded"}
+        assert all(logic.PUBLISHED in stored(ports, job_id) for job_id, _ in jobs)  # the marks met too
+        assert len(events.entries) == 4
+    else:
+        assert all(isinstance(item.error, threading.BrokenBarrierError) for item in result.items)
+        assert {stored(ports, job_id)["status"]["S"] for job_id, _ in jobs} == {"queued"} and not events.entries
