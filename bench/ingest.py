@@ -61,6 +61,12 @@ def run() -> dict:
         "lost": counts.lost,
         "mean_batch_size": mapping.get("mean_batch"),
         "invocations": mapping.get("batches"),
+        # The poller's own account: a batch that errored or was throttled comes back only after the visibility
+        # timeout (180 s here), which is what a stalled run looks like from outside.
+        "delivery": {
+            key: mapping.get(key)
+            for key in ("batches", "messages", "deleted", "item_failures", "function_errors", "throttles", "last_error")
+        },
         "targets": {"objects_per_second": 50, "terraform_apply_seconds": 90, "lost": 0},
         "lambda": ours_lambda,
         "in_process": in_process,
