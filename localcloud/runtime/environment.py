@@ -31,7 +31,11 @@ from typing import Any
 from .logs import LogStore
 
 RUNTIME_API_PREFIX = "/2018-06-01/runtime"
-INIT_TIMEOUT_SECONDS = 10.0  # AWS gives the init phase 10 s, apart from the function timeout
+# AWS gives the init phase 10 s apart from the function timeout; an init that takes longer is not an error: "Lambda
+# retries the Init phase at the time of the first function invocation with the configured function timeout"
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Here the same init goes on, now
+# inside the invocation: it and the handler share the function timeout.
+INIT_TIMEOUT_SECONDS = 10.0
 _env_ids = itertools.count(1)
 
 
@@ -278,18 +282,25 @@ class ExecutionEnvironment:
         cold = self.invocations == 0
         self.invocations += 1
         self.last_used = time.monotonic()
+        timeout = float(self.spec.timeout)
+        started = None
         if not self._ready.is_set() and not self._ready.wait(INIT_TIMEOUT_SECONDS):
-            self._fail_unready(invocation, "Runtime.InitTimeout", "init did not finish within 10 s")
-            return invocation, cold
+            # Past the init phase's 10 s: the init continues within the invocation and its function timeout.
+            self._logs.write(self.spec.name, self.log_stream, f"INIT_REPORT Init Duration: {INIT_TIMEOUT_SECONDS * 1000:.2f} ms Phase: init Status: timeout", invocation.request_id)
+            started = time.monotonic()
+            if not self._ready.wait(timeout):
+                self._fail_unready(invocation, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds (in its init)")
+                return invocation, cold
         if self._init_error is not None or not self.alive:
             self._fail_unready(invocation, *self._death_cause())
             return invocation, cold
-        invocation.deadline_ms = int((time.time() + self.spec.timeout) * 1000)
-        invocation.started_at = time.monotonic()
+        invocation.started_at = started if started is not None else time.monotonic()  # a late init is billed
+        timeout -= time.monotonic() - invocation.started_at
+        invocation.deadline_ms = int((time.time() + timeout) * 1000)
         self._current = invocation
         self._logs.write(self.spec.name, self.log_stream, f"START RequestId: {invocation.request_id} Version: {self.spec.version}", invocation.request_id)
         self._inbox.put(invocation)
-        finished = invocation.done.wait(self.spec.timeout)
+        finished = invocation.done.wait(max(timeout, 0.0))
         if not finished:
             invocation.finished_at = time.monotonic()
             invocation.error = {

@@ -227,3 +227,23 @@ def test_create_function_repeated_identically_answers_as_created(cloud, role_arn
     with pytest.raises(ClientError) as raised:
         lam.create_function(**spec, Code={"ZipFile": make_zip({"fn/__init__.py": "", "fn/app.py": "def handler(e, c):\n    return 2\n"})})
     assert raised.value.response["Error"]["Code"] == "ResourceConflictException"
+
+
+SLOW_INIT = "import time\ntime.sleep(SECONDS)  # past the init phase's 10 s\n\ndef handler(event, context):\n    return {'remaining_ms': context.get_remaining_time_in_millis()}\n"
+
+
+def test_an_init_past_10_s_goes_on_within_the_invocation_and_its_timeout(cloud, role_arn, unique):
+    """AWS: an init that takes over 10 s is retried at the first invocation with the function timeout, not failed.
+    With 20 s the invocation succeeds, the init's overrun billed in it (and taken from the handler's time); an init
+    that outlasts 10 s + a 1 s timeout times out. A slow host's cold start (an I/O stall) is slow, not an error."""
+    client = create(cloud, role_arn, unique, {"fn/__init__.py": "", "fn/app.py": SLOW_INIT.replace("SECONDS", "10.5")}, Timeout=20)
+    response, body = invoke(client, unique, {})
+    assert "FunctionError" not in response, body
+    assert body["remaining_ms"] < 20_000
+    messages = [line["message"] for line in cloud.logs(unique, lines=50)]
+    assert any("INIT_REPORT" in m and "Status: timeout" in m for m in messages), messages
+
+    short = f"{unique}-short"
+    client = create(cloud, role_arn, short, {"fn/__init__.py": "", "fn/app.py": SLOW_INIT.replace("SECONDS", "12.5")}, Timeout=1)
+    response, body = invoke(client, short, {})
+    assert response["FunctionError"] == "Unhandled" and body["errorType"] == "Sandbox.Timedout", body
