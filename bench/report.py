@@ -334,7 +334,14 @@ def _cost_table(name: str, compared: dict[str, Any]) -> list[str]:
     return out
 
 
-def generate(run_seconds: float | None = None) -> Path:
+def _parts(run: dict[str, Any]) -> str:
+    parts = run.get("parts_seconds") or {}
+    return ": " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in parts.items()) if parts else ""
+
+
+def generate(run_seconds: float | None = None, parts: dict[str, float] | None = None) -> Path:
+    """Write docs/benchmarks.md, its plots and the README's table from the saved results. ``run_seconds`` (a
+    whole ``make bench``) is saved with ``parts``, the seconds each step of it took, so a slow run says where."""
     results = _load()
     if run_seconds is not None:
         RUN.write_text(
@@ -342,6 +349,7 @@ def generate(run_seconds: float | None = None) -> Path:
                 {
                     "make_bench_seconds": round(run_seconds, 1),
                     "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "parts_seconds": {name: round(s, 1) for name, s in (parts or {}).items()},
                 }
             )
             + "\n"
@@ -367,7 +375,7 @@ def generate(run_seconds: float | None = None) -> Path:
         "",
         f"Machine: {machine.get('cpus', '?')} cores shared with other jobs, Python {machine.get('python', '?')}. "
         + (
-            f"Whole `make bench`: **{run['make_bench_seconds'] / 60:.1f} min** ({run['measured_at']})."
+            f"Whole `make bench`: **{run['make_bench_seconds'] / 60:.1f} min** ({run['measured_at']}){_parts(run)}."
             if run
             else ""
         ),

@@ -135,12 +135,13 @@ def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_report_shows_ratios_against_the_naive_baseline(paths: Path) -> None:
-    doc = report.generate(run_seconds=600)
+    doc = report.generate(run_seconds=600, parts={"deploy": 90.4, "ingest": 120.0})
     text = doc.read_text()
     # 30 / 10 objects/s; Lambda ms per object: ours 10 x 300 / 100 = 30, naive 50 x 120 / 50 = 120.
     assert "| 1 · ingest | 30.0 | 10.0 | **x3.00** |" in text
     assert "| 1 · ingest | 30.0 | 120.0 | x4.00 |" in text
     assert "Whole `make bench`: **10.0 min**" in text
+    assert ": deploy 90 s, ingest 120 s." in text  # where the run's time went
     assert "No baseline results yet for: routing, inference, documents, stream" in text
     for name in ("throughput", "latency", "cost"):
         assert (paths / "benchmarks" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
