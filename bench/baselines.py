@@ -128,18 +128,22 @@ def snapshot(cloud: Any, functions: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def lambda_figures(cloud: Any, function: str, since: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Invocations, mean duration and mean billed duration of a function's invocations since ``since`` (its
+    """Invocations, mean duration, mean billed duration and mean CPU time of a function's invocations since ``since`` (its
     ``snapshot`` row when the measured phase began), and its configured memory: what the cost model needs."""
     now = cloud.status()["functions"].get(function, {})
     since = since or {}
     invocations = now.get("invocations", 0) - since.get("invocations", 0)
     total = now.get("duration_total_ms", 0) - since.get("duration_total_ms", 0)
     billed = now.get("billed_total_ms", 0) - since.get("billed_total_ms", 0)
+    cpu = now.get("cpu_total_ms", 0) - since.get("cpu_total_ms", 0)
+    cpu_invocations = now.get("cpu_invocations", 0) - since.get("cpu_invocations", 0)
     memory = cloud.boto3_client("lambda").get_function_configuration(FunctionName=function)["MemorySize"]
     return {
         "invocations": invocations,
         "mean_duration_ms": round(total / invocations, 3) if invocations else None,
         "mean_billed_ms": round(billed / invocations, 3) if invocations else None,
+        # CPU time of the worker process within them: what Lambda's CPU share at this memory stretches (cost.py).
+        "mean_cpu_ms": round(cpu / cpu_invocations, 3) if cpu_invocations else None,
         "memory_mb": memory,
     }
 

@@ -7,7 +7,10 @@ billed duration and configured memory; batch sizes; message and item sizes) into
 and for the naive baseline, with the same rules on both sides:
 
 * Lambda: one request per invocation; GB-seconds = billed duration x configured memory / 1024 (init time of
-  the few cold starts and the free tier are left out);
+  the few cold starts and the free tier are left out). The billed duration is the one AWS would bill
+  (``aws_billed_ms``): the local runtime gives every function a whole core, where Lambda gives it a share of a
+  vCPU in proportion to its memory, so the CPU time each invocation measured is stretched by that share and the
+  rest of its duration (waiting on requests) is kept;
 * SQS: one SendMessage per message (each 64 KB chunk a request), one ReceiveMessage and one DeleteMessageBatch
   per batch the poller hands to the function; the pollers' empty long polls are a fixed cost per queue and hour,
   not per event, and are left out;
@@ -79,12 +82,32 @@ def lambda_usage(invocations_per_event: float, billed_ms: float, memory_mb: int)
     }
 
 
-def measured_lambda(figures: Mapping[str, Any], events: int) -> Usage:
-    """Lambda usage per event from a benchmark's figures: {"invocations", "mean_billed_ms", "memory_mb"} for
-    ``events`` events."""
-    if not figures.get("invocations"):
+ONE_VCPU_MB = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda memory and CPU docs)
+
+
+def aws_billed_ms(figures: Mapping[str, Any]) -> float:
+    """The mean billed duration of a function's invocations on AWS, from what the local runtime measured
+    ({"mean_billed_ms", "mean_cpu_ms", "memory_mb"}). Lambda allocates CPU in proportion to memory, one vCPU at
+    1,769 MB (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html); the local runtime does
+    not throttle, so its durations are full-core durations. Below one vCPU the CPU time takes memory / 1,769 of
+    the speed, while the time spent waiting on requests is the same; threads that used more than one core
+    locally share the one fraction of a vCPU. At or above one vCPU (or without a CPU reading) the measured
+    duration stands: more cores would not make single-threaded work faster."""
+    billed = float(figures["mean_billed_ms"])
+    cpu = figures.get("mean_cpu_ms")
+    if cpu is None or figures["memory_mb"] >= ONE_VCPU_MB:
+        return billed
+    return max(0.0, billed - cpu) + cpu * ONE_VCPU_MB / figures["memory_mb"]
+
+
+def measured_lambda(figures: Mapping[str, Any], events: int, invocations: float | None = None) -> Usage:
+    """Lambda usage per event from a benchmark's figures ({"invocations", "mean_billed_ms", "mean_cpu_ms",
+    "memory_mb"}) for ``events`` events, at the duration AWS would bill (``aws_billed_ms``); ``invocations``
+    overrides the measured count (a model's invocations, e.g. two API calls per image)."""
+    count = figures.get("invocations") if invocations is None else invocations
+    if not count:
         return {}
-    return lambda_usage(figures["invocations"] / events, figures["mean_billed_ms"], figures["memory_mb"])
+    return lambda_usage(count / events, aws_billed_ms(figures), figures["memory_mb"])
 
 
 def sqs_usage(batch_size: float, message_bytes: int = 1 * KB) -> Usage:
@@ -306,9 +329,6 @@ def kinesis_vs_sqs_crossover(
     kinesis_per_event = chunks(record_bytes, KINESIS_PUT_UNIT) * prices["kinesis_put_units"]
     shard_per_second = prices["kinesis_shard_hours"] / 3600
     return shard_per_second / (sqs_per_event - kinesis_per_event)
-
-
-ONE_VCPU_MB = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda memory and CPU docs)
 
 
 def lambda_usd_per_event_at_one_vcpu(

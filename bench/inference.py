@@ -237,8 +237,8 @@ def run() -> dict:
     }
     naive_worker, naive_api = naive["lambda"][naive["function"]], naive["lambda"][naive["api_function"]]
     # The model's two API invocations per image (a POST, one GET of the result) at each side's own duration.
-    api_usage = cost.lambda_usage(2, figures[api_function]["mean_billed_ms"], figures[api_function]["memory_mb"])
-    naive_api_usage = cost.lambda_usage(2, naive_api["mean_billed_ms"], naive_api["memory_mb"])
+    api_usage = cost.measured_lambda(figures[api_function], 1, invocations=2)
+    naive_api_usage = cost.measured_lambda(naive_api, 1, invocations=2)
     ours_batch = len(images) / max(1, figures[worker]["invocations"])
     result["cost"] = cost.compare(
         cost.inference_usage(

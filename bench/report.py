@@ -440,14 +440,16 @@ def generate(run_seconds: float | None = None, parts: dict[str, float] | None = 
     lines += [
         "",
         "Billed duration x invocations ÷ events, summed over the pipeline's functions, from the local runtime's `REPORT`",
-        "lines. The local runtime does not throttle CPU by memory as Lambda does, so on AWS both sides are slower by",
-        "about the same factor; the ratio is the figure to read.",
+        "lines, as measured on a whole core: the local runtime does not throttle CPU by memory as Lambda does. On AWS",
+        "the CPU part of each duration takes longer at the function's share of a vCPU; the cost below accounts for it.",
         "",
         "## Cost per 1M events",
         "",
         f"Prices: {prices['region']}, list prices as of {prices['as_of']} (`bench/prices.json`, each with its source page).",
-        "Lambda compute = measured billed duration x configured memory; free tiers, storage, data transfer, KMS and",
-        "the pollers' empty receives (a fixed cost per queue, not per event) are left out. Quantities in brackets.",
+        "Lambda compute = billed duration x configured memory, where the billed duration is the measured one with its",
+        "CPU time stretched to the function's share of a vCPU (memory / 1,769 MB; the local runtime gives every function",
+        "a whole core): see `cost.aws_billed_ms`. Free tiers, storage, data transfer, KMS and the pollers' empty",
+        "receives (a fixed cost per queue, not per event) are left out. Quantities in brackets.",
         "",
     ]
     for name in rows:

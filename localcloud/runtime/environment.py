@@ -36,6 +36,7 @@ RUNTIME_API_PREFIX = "/2018-06-01/runtime"
 # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Here the same init goes on, now
 # inside the invocation: it and the handler share the function timeout.
 INIT_TIMEOUT_SECONDS = 10.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of /proc/<pid>/stat's CPU times
 _env_ids = itertools.count(1)
 
 
@@ -70,6 +71,7 @@ class Invocation:
     error_type: str | None = None
     started_at: float = 0.0
     finished_at: float = 0.0
+    cpu_ms: float | None = None  # the worker process's CPU time during the invocation (all threads), if known
 
     @property
     def duration_ms(self) -> float:
@@ -184,6 +186,7 @@ class ExecutionEnvironment:
         self._logs = log_store
         self._extra_env = extra_env or {}
         self._inbox: queue.Queue[Invocation | None] = queue.Queue()
+        self._cpu_at_start: float | None = None
         self._current: Invocation | None = None
         self._ready = threading.Event()  # set at the first GET /next: init is over
         self._init_error: dict[str, Any] | None = None
@@ -265,6 +268,20 @@ class ExecutionEnvironment:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def cpu_ms(self) -> float | None:
+        """The worker process's CPU time so far (user + system, every thread, living or ended), from
+        /proc/<pid>/stat: in clock ticks (10 ms), so one invocation's figure is coarse, but the truncation at either
+        end cancels out on average, and the mean over many invocations is what the cost model uses."""
+        if self.pid is None:
+            return None
+        try:
+            with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        # After the command name: state is field 3, utime 14 and stime 15 (proc(5)), so indexes 11 and 12 here.
+        return (int(fields[11]) + int(fields[12])) * 1000.0 / _CLOCK_TICKS
+
     def max_memory_mb(self) -> int:
         """Peak resident memory of the worker (VmHWM), what REPORT calls Max Memory Used."""
         try:
@@ -298,6 +315,7 @@ class ExecutionEnvironment:
         timeout -= time.monotonic() - invocation.started_at
         invocation.deadline_ms = int((time.time() + timeout) * 1000)
         self._current = invocation
+        self._cpu_at_start = self.cpu_ms()
         self._logs.write(self.spec.name, self.log_stream, f"START RequestId: {invocation.request_id} Version: {self.spec.version}", invocation.request_id)
         self._inbox.put(invocation)
         finished = invocation.done.wait(max(timeout, 0.0))
@@ -355,6 +373,9 @@ class ExecutionEnvironment:
         if invocation is None or invocation.request_id != request_id or invocation.done.is_set():
             return  # a late answer to an invocation that already timed out
         invocation.finished_at = time.monotonic()
+        cpu = self.cpu_ms()
+        if cpu is not None and self._cpu_at_start is not None:
+            invocation.cpu_ms = max(0.0, cpu - self._cpu_at_start)
         if error_type is None:
             invocation.response = body
         else:

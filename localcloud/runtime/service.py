@@ -97,6 +97,10 @@ class FunctionStats:
     durations_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=1000))
     duration_total_ms: float = 0.0  # every invocation's duration, summed (benchmarks take deltas for the bill)
     billed_total_ms: int = 0  # the same, each rounded up to the whole millisecond as Lambda bills it
+    # The worker processes' CPU time within those invocations (``cpu_invocations`` of them had a reading): the part
+    # of a duration that Lambda's CPU share at the function's memory would stretch (bench/cost.py).
+    cpu_total_ms: float = 0.0
+    cpu_invocations: int = 0
     init_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100))
 
     def summary(self) -> dict[str, Any]:
@@ -118,6 +122,8 @@ class FunctionStats:
             "duration_p99_ms": pct(0.99),
             "duration_total_ms": round(self.duration_total_ms, 3),
             "billed_total_ms": self.billed_total_ms,
+            "cpu_total_ms": round(self.cpu_total_ms, 3),
+            "cpu_invocations": self.cpu_invocations,
             "init_mean_ms": round(statistics.fmean(self.init_ms), 3) if self.init_ms else None,
         }
 
@@ -350,6 +356,9 @@ class LambdaService:
         stats.durations_ms.append(invocation.duration_ms)
         stats.duration_total_ms += invocation.duration_ms
         stats.billed_total_ms += max(1, math.ceil(invocation.duration_ms))
+        if invocation.cpu_ms is not None:
+            stats.cpu_total_ms += invocation.cpu_ms
+            stats.cpu_invocations += 1
         if cold:
             stats.cold_starts += 1
             if env.init_duration_ms is not None:

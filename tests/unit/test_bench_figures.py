@@ -25,8 +25,21 @@ class FakeCloud:
 def test_figures_since_measures_each_function_from_its_own_row() -> None:
     cloud = FakeCloud()
     since = baselines.snapshot(cloud, ["a", "b"])
-    cloud.functions["a"] = {"invocations": 5, "duration_total_ms": 50.0, "billed_total_ms": 53.0}
+    cloud.functions["a"] = {
+        "invocations": 5,
+        "duration_total_ms": 50.0,
+        "billed_total_ms": 53.0,
+        "cpu_total_ms": 12.0,  # two of the three new invocations had a CPU reading (one timed out)
+        "cpu_invocations": 2,
+    }
     figures = baselines.figures_since(cloud, since)
     assert list(figures) == ["a", "b"]
-    assert figures["a"] == {"invocations": 3, "mean_duration_ms": 10.0, "mean_billed_ms": 11.0, "memory_mb": 256}
+    assert figures["a"] == {
+        "invocations": 3,
+        "mean_duration_ms": 10.0,
+        "mean_billed_ms": 11.0,
+        "mean_cpu_ms": 6.0,
+        "memory_mb": 256,
+    }
     assert figures["b"]["invocations"] == 0 and figures["b"]["mean_billed_ms"] is None
+    assert figures["b"]["mean_cpu_ms"] is None

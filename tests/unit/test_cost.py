@@ -50,6 +50,28 @@ def test_measured_lambda_divides_invocations_by_events() -> None:
     assert cost.measured_lambda({"invocations": 0}, 1000) == {}
 
 
+def test_aws_billed_ms_stretches_the_cpu_time_to_the_functions_share_of_a_vcpu() -> None:
+    # 100 ms measured on a whole core, 40 of them CPU: at 442.25 MB (a quarter of 1,769) the CPU part takes 4x as
+    # long and the 60 ms of waiting stay: 60 + 160.
+    figures = {"mean_billed_ms": 100, "mean_cpu_ms": 40, "memory_mb": 442.25}
+    assert cost.aws_billed_ms(figures) == pytest.approx(220)
+    # Threads that used 150 ms of CPU in 100 ms locally share the one quarter of a vCPU: 600 ms, no waiting left.
+    assert cost.aws_billed_ms({**figures, "mean_cpu_ms": 150}) == pytest.approx(600)
+    # One vCPU or more, or no CPU reading: the measured duration stands.
+    assert cost.aws_billed_ms({**figures, "memory_mb": 1769}) == 100
+    assert cost.aws_billed_ms({**figures, "memory_mb": 3008}) == 100
+    assert cost.aws_billed_ms({"mean_billed_ms": 100, "memory_mb": 256}) == 100
+
+
+def test_measured_lambda_bills_the_aws_duration_and_takes_a_modelled_invocation_count() -> None:
+    figures = {"invocations": 100, "mean_billed_ms": 100, "mean_cpu_ms": 40, "memory_mb": 442.25}
+    usage = cost.measured_lambda(figures, 1000)
+    assert usage["lambda_gb_seconds"] == pytest.approx(0.1 * 0.220 * 442.25 / 1024)
+    twice = cost.measured_lambda(figures, 1, invocations=2)  # e.g. two API calls per image
+    assert twice["lambda_requests"] == 2
+    assert twice["lambda_gb_seconds"] == pytest.approx(2 * 0.220 * 442.25 / 1024)
+
+
 @pytest.mark.parametrize(
     ("batch", "message_bytes", "requests"),
     [

@@ -26,6 +26,10 @@ def handler(event, context):
         raise ValueError("asked to fail")
     if action == "sleep":
         time.sleep(event["seconds"])
+    if action == "spin":  # burns this much CPU time, however long the host takes to give it
+        started = time.process_time()
+        while time.process_time() - started < event["seconds"]:
+            pass
     if action == "exit":
         os._exit(3)
     if action == "s3":
@@ -100,6 +104,27 @@ def test_warm_environment_is_reused_and_cold_start_is_reported(echo, cloud):
     assert "Init Duration" in reports[0] and "Init Duration" not in reports[1]
     status = cloud.status()["functions"][name]
     assert status["invocations"] == 2 and status["cold_starts"] == 1
+
+
+def test_each_invocation_s_cpu_time_is_measured_apart_from_its_waiting(echo, cloud):
+    """The cost model stretches CPU time, not waiting, to a function's share of a vCPU: the runtime must tell them
+    apart. Readings are in 10 ms clock ticks, hence the margins."""
+    client, name = echo
+    invoke(client, name, {})  # the cold start's init is not an invocation's CPU time
+
+    def measured(action: str) -> tuple[float, int]:
+        before = cloud.status()["functions"][name]
+        for _ in range(3):
+            response, body = invoke(client, name, {"action": action, "seconds": 0.3})
+            assert "FunctionError" not in response, body
+        after = cloud.status()["functions"][name]
+        return after["cpu_total_ms"] - before["cpu_total_ms"], after["cpu_invocations"] - before["cpu_invocations"]
+
+    spun, spun_count = measured("spin")
+    slept, slept_count = measured("sleep")
+    assert spun_count == slept_count == 3
+    assert 3 * 300 - 60 <= spun < 3 * 300 + 300, spun
+    assert slept < 150, slept  # 0.9 s asleep: only the runtime client's own work is CPU
 
 
 def test_function_calls_aws_through_the_local_cloud(echo, cloud, unique):
