@@ -448,7 +448,13 @@ def _settle_claim(item: Item, ports: Ports) -> None:
 
 
 def _settle_claims(items: list[Item], ports: Ports, map_: Mapper = map) -> None:
-    for _ in map_(lambda item: _settle_claim(item, ports), items):
+    _each(map_, lambda item: _settle_claim(item, ports), items)
+
+
+def _each(map_: Mapper, fn: Callable[[Any], Any], items: Iterable[Any]) -> None:
+    """``fn`` on every item through ``map_``, results dropped. Iterated to the end because builtins.map calls
+    ``fn`` only as it is iterated, and iterating an Executor's map is what waits for every call to end."""
+    for _ in map_(fn, items):
         pass
 
 
@@ -464,8 +470,7 @@ def process_batch(records: list[dict[str, Any]], ports: Ports, models: Any, map_
     function it runs catches its own errors into the item, so none escapes the map."""
     items = list(map_(lambda record: prepare(record, ports), records))
     result = infer(items, models)
-    for _ in map_(lambda item: _finish_or_fail(item, ports, result.model), [i for i in items if i.error is None]):
-        pass
+    _each(map_, lambda item: _finish_or_fail(item, ports, result.model), [i for i in items if i.error is None])
     publish(items, ports, map_)
     for item in items:
         transient = item.error is not None and not isinstance(item.error, PermanentError)

@@ -186,7 +186,6 @@ class ExecutionEnvironment:
         self._logs = log_store
         self._extra_env = extra_env or {}
         self._inbox: queue.Queue[Invocation | None] = queue.Queue()
-        self._cpu_at_start: float | None = None
         self._current: Invocation | None = None
         self._ready = threading.Event()  # set at the first GET /next: init is over
         self._init_error: dict[str, Any] | None = None
@@ -315,11 +314,15 @@ class ExecutionEnvironment:
         timeout -= time.monotonic() - invocation.started_at
         invocation.deadline_ms = int((time.time() + timeout) * 1000)
         self._current = invocation
-        self._cpu_at_start = self.cpu_ms()
+        cpu_at_start = self.cpu_ms()
         self._logs.write(self.spec.name, self.log_stream, f"START RequestId: {invocation.request_id} Version: {self.spec.version}", invocation.request_id)
         self._inbox.put(invocation)
         finished = invocation.done.wait(max(timeout, 0.0))
-        if not finished:
+        if finished:
+            cpu_at_end = self.cpu_ms()  # the worker has answered and waits for its next invocation
+            if cpu_at_start is not None and cpu_at_end is not None:
+                invocation.cpu_ms = max(0.0, cpu_at_end - cpu_at_start)
+        else:
             invocation.finished_at = time.monotonic()
             invocation.error = {
                 "errorType": "Sandbox.Timedout",
@@ -373,9 +376,6 @@ class ExecutionEnvironment:
         if invocation is None or invocation.request_id != request_id or invocation.done.is_set():
             return  # a late answer to an invocation that already timed out
         invocation.finished_at = time.monotonic()
-        cpu = self.cpu_ms()
-        if cpu is not None and self._cpu_at_start is not None:
-            invocation.cpu_ms = max(0.0, cpu - self._cpu_at_start)
         if error_type is None:
             invocation.response = body
         else:
