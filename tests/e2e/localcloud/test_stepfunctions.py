@@ -18,6 +18,8 @@ pytestmark = pytest.mark.xdist_group("localcloud-stepfunctions")
 STEP = """
 import time
 
+import boto3
+
 class PermanentInputError(Exception):
     pass
 
@@ -27,8 +29,12 @@ def handler(event, context):
         return {"value": event["value"] * 2}
     if op == "reject":
         raise PermanentInputError(f"cannot use {event.get('value')!r}")
-    if op == "slow-reject":  # fails only after the test has stopped the execution
-        time.sleep(event["seconds"])
+    if op == "reject-after-stop":  # fails only once the test has stopped its execution (bounded by the timeout)
+        sfn = boto3.client("stepfunctions")
+        while context.get_remaining_time_in_millis() > 1000:
+            if sfn.describe_execution(executionArn=event["execution"])["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
         raise PermanentInputError("failed after the stop")
     return event
 """
@@ -265,7 +271,8 @@ def test_permanent_errors_are_not_retried(machines: Machines) -> None:
 def test_a_stopped_execution_stays_aborted_when_its_running_task_fails_afterwards(machines: Machines) -> None:
     """StopExecution is final: the Lambda task running at the stop fails a moment later; the execution is ABORTED
     (moto's interpreter recorded the task's error over the stop, so it ended FAILED)."""
-    arn = machines.create("stop-final", {"StartAt": "Slow", "States": {"Slow": task(machines.function_arn, {"op": "slow-reject", "seconds": 2}, End=True)}})
+    payload = {"op": "reject-after-stop", "execution.$": "$$.Execution.Id"}
+    arn = machines.create("stop-final", {"StartAt": "Slow", "States": {"Slow": task(machines.function_arn, payload, End=True)}})
 
     def errors() -> int:
         return machines.cloud.status()["functions"].get(machines.function_name, {}).get("errors", 0)
@@ -278,7 +285,7 @@ def test_a_stopped_execution_stays_aborted_when_its_running_task_fails_afterward
     machines.sfn.stop_execution(executionArn=run, error="Operator", cause="stopped by the test")
     done = machines.finished(run)
     assert done["status"] == "ABORTED", done
-    # Once the task has failed (2 s after it started), the execution is still ABORTED, its history ends there.
+    # Once the task has failed (it waited for the stop), the execution is still ABORTED, its history ends there.
     wait_until(lambda: errors() > before, what="the task's failure")
     assert machines.sfn.describe_execution(executionArn=run)["status"] == "ABORTED"
     ends = [e for e in machines.history(run) if e["type"].startswith("Execution") and e["type"] != "ExecutionStarted"]
